@@ -1,0 +1,93 @@
+"""Masked-LM pretraining of the tiny multilingual encoder: the stand-in for mBERT.
+
+Languages are sampled by exponentially smoothed text size (p_l ∝ n_l^alpha, mBERT used 0.7),
+so the low-resource languages stay under-represented, which is the language bias OPTICAL
+targets. In the paper setting this stage is replaced by a hub checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from optical import io, models
+from optical.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def read_mono(path) -> list[str]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "monolingual text file does not exist", "run make_world")
+    lines = [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    if not lines:
+        raise InputError(path, "monolingual text file is empty", "give every language some text")
+    return lines
+
+
+def language_probs(sizes: dict[str, int], alpha: float) -> dict[str, float]:
+    w = {k: n ** alpha for k, n in sizes.items()}
+    z = sum(w.values())
+    return {k: v / z for k, v in w.items()}
+
+
+def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, seed: int,
+             threads: int = 1, device: str = "auto") -> dict:
+    from transformers import DataCollatorForLanguageModeling
+
+    dev = models.setup_torch(threads, seed, device)
+    texts = {lang: read_mono(p) for lang, p in sorted(mono.items())}
+    probs = language_probs({k: len(v) for k, v in texts.items()}, cfg["language_alpha"])
+    log.info("sentences per language %s; sampling probabilities %s",
+             {k: len(v) for k, v in texts.items()}, {k: round(p, 4) for k, p in probs.items()})
+    rng = np.random.default_rng(seed)
+    langs = list(texts)
+    p = np.array([probs[l] for l in langs])
+
+    def sample(n):
+        out = []
+        for li in rng.choice(len(langs), n, p=p):
+            pool = texts[langs[li]]
+            out.append(pool[rng.integers(len(pool))])
+        return out
+
+    # the WordPiece vocabulary sees the same smoothed mixture as the model
+    tok = models.train_tokenizer(sample(cfg["tokenizer_sentences"]), encoder_cfg["vocab_size"])
+    model = models.build_mlm(len(tok), encoder_cfg).to(dev)
+    collator = DataCollatorForLanguageModeling(tok, mlm_probability=cfg["mask_prob"], return_tensors="pt")
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_linear(cfg["steps"], cfg["warmup_steps"]))
+    torch.manual_seed(seed)  # the collator draws its masks from torch's global generator
+    model.train()
+    losses = []
+    for step in range(cfg["steps"]):
+        enc = tok(sample(cfg["batch_size"]), truncation=True, max_length=cfg["max_length"])
+        batch = collator([{"input_ids": ids} for ids in enc["input_ids"]])
+        out = model(input_ids=batch["input_ids"].to(dev), labels=batch["labels"].to(dev),
+                    attention_mask=(batch["input_ids"] != tok.pad_token_id).long().to(dev))
+        if not torch.isfinite(out.loss):
+            raise FloatingPointError(f"MLM loss is {out.loss.item()} at step {step}; lower pretrain.lr")
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(out.loss.item())
+        if step % 100 == 0 or step == cfg["steps"] - 1:
+            log.info("step %d mlm_loss %.4f", step, float(np.mean(losses[-100:])))
+    with io.atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return {"final_loss": float(np.mean(losses[-100:])), "vocab_size": len(tok), "probs": probs}
+
+
+def _warmup_linear(total: int, warmup: int):
+    def f(step):
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return f

@@ -1,0 +1,354 @@
+"""A seeded synthetic multilingual world, written in the real on-disk formats.
+
+The world has one high-resource pivot language ("English") and several low-resource languages.
+All languages express the same *concepts*; each has its own word forms, function words,
+suffix morphology and local word order. Names and years are shared anchors, as in real
+Wikipedia, so a multilingual encoder gets some (but not much) cross-lingual signal for free.
+
+Subjects (Wikipedia-like articles) belong to topics and have a characteristic vocabulary, so
+relevance is real: an English query is the first sentence of a subject's English article
+(title stripped, as in WikiCLIR), its grade-2 document is the same subject's article in the
+low-resource language, and grade-1 documents are articles that link to it or that it links to.
+
+Outputs (see :func:`write_world`): a WikiCLIR source tree that ``ir_datasets`` reads unchanged,
+an MS MARCO-style English training set, bitext Parquet per language, monolingual pretraining
+text per language, and gold English translations of every low-resource document.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from optical import io
+from optical.wikiclir import WIKICLIR_DIRS
+
+PIVOT = "en"
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    code: str
+    consonants: str
+    vowels: str
+    mono_sentences: int      # monolingual pretraining text: the language's resource level
+    bitext_pairs: int        # parallel sentences available (the pipeline samples from these)
+    coverage: float          # share of subjects that have an article in this language
+    reorder_prob: float      # chance that a window of content words is reversed
+    reorder_window: int
+    morph_prob: float        # chance that a content word carries a suffix
+    function_word_prob: float
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    seed: int
+    n_concepts: int
+    n_topics: int
+    topic_size: int
+    signature_size: int
+    zipf_exponent: float
+    n_subjects: int
+    n_msmarco_subjects: int
+    sentence_length: tuple[int, int]
+    article_sentences: tuple[int, int]
+    links_per_article: int
+    anchor_prob: float
+    english_mono_sentences: int
+    msmarco_queries: int
+    msmarco_passages_per_subject: int
+    hard_negative_prob: float
+    english: LanguageSpec
+    languages: dict[str, LanguageSpec] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, world: dict) -> "WorldSpec":
+        def lang(code, d):
+            return LanguageSpec(code=code, consonants=d["consonants"], vowels=d["vowels"],
+                                mono_sentences=d["mono_sentences"], bitext_pairs=d.get("bitext_pairs", 0),
+                                coverage=d.get("coverage", 1.0), reorder_prob=d.get("reorder_prob", 0.0),
+                                reorder_window=d.get("reorder_window", 2), morph_prob=d.get("morph_prob", 0.0),
+                                function_word_prob=d["function_word_prob"])
+        return cls(
+            seed=world["seed"], n_concepts=world["n_concepts"], n_topics=world["n_topics"],
+            topic_size=world["topic_size"], signature_size=world["signature_size"],
+            zipf_exponent=world["zipf_exponent"], n_subjects=world["n_subjects"],
+            n_msmarco_subjects=world["msmarco"]["subjects"],
+            sentence_length=tuple(world["sentence_length"]),
+            article_sentences=tuple(world["article_sentences"]),
+            links_per_article=world["links_per_article"], anchor_prob=world["anchor_prob"],
+            english_mono_sentences=world["english"]["mono_sentences"],
+            msmarco_queries=world["msmarco"]["queries"],
+            msmarco_passages_per_subject=world["msmarco"]["passages_per_subject"],
+            hard_negative_prob=world["msmarco"]["hard_negative_prob"],
+            english=lang(PIVOT, world["english"]),
+            languages={c: lang(c, d) for c, d in sorted(world["languages"].items())},
+        )
+
+
+def _rng(seed: int, *keys: str | int) -> np.random.Generator:
+    """An independent stream per (seed, keys): adding a language never changes another's data."""
+    return np.random.default_rng([seed] + [zlib.crc32(str(k).encode()) for k in keys])
+
+
+def _make_forms(rng, n: int, consonants: str, vowels: str, syllables: tuple[int, int], taken: set[str]) -> list[str]:
+    forms = []
+    while len(forms) < n:
+        k = rng.integers(syllables[0], syllables[1] + 1)
+        word = "".join(rng.choice(list(consonants)) + rng.choice(list(vowels)) for _ in range(k))
+        if rng.random() < 0.3:  # closed final syllable
+            word += rng.choice(list(consonants))
+        if word not in taken:
+            taken.add(word)
+            forms.append(word)
+    return forms
+
+
+@dataclass
+class Lexicon:
+    """How one language writes concepts: forms, function words, suffixes, order and morphology."""
+    spec: LanguageSpec
+    forms: list[str]
+    function_words: list[str]
+    suffixes: list[str]
+
+    def realize(self, items: list, rng) -> str:
+        """Turn a sequence of concept ids (int) and anchors (str) into a sentence of this language."""
+        s = self.spec
+        items = list(items)
+        if s.reorder_prob > 0 and s.reorder_window > 1:
+            w = s.reorder_window
+            for i in range(0, len(items), w):
+                if rng.random() < s.reorder_prob:
+                    items[i:i + w] = items[i:i + w][::-1]
+        words = []
+        for it in items:
+            if isinstance(it, str):
+                words.append(it)
+            else:
+                form = self.forms[it]
+                if s.morph_prob > 0 and rng.random() < s.morph_prob:
+                    form += self.suffixes[rng.integers(len(self.suffixes))]
+                words.append(form)
+            if rng.random() < s.function_word_prob:
+                words.append(self.function_words[rng.integers(len(self.function_words))])
+        return " ".join(words)
+
+
+@dataclass
+class Subject:
+    topic: int
+    name: str
+    year: str
+    signature: np.ndarray
+    links: list[int] = field(default_factory=list)
+
+
+class World:
+    def __init__(self, spec: WorldSpec):
+        self.spec = spec
+        rng = _rng(spec.seed, "core")
+        ranks = np.arange(1, spec.n_concepts + 1, dtype=float)
+        self.concept_p = ranks ** -spec.zipf_exponent
+        self.concept_p /= self.concept_p.sum()
+        self.concept_cdf = np.cumsum(self.concept_p)
+        # topics draw distinctive vocabularies from below the most frequent concepts (those act as
+        # background words everywhere); within a topic, word frequency is again Zipf-like
+        self.topics = []
+        head = min(spec.n_concepts // 20, spec.n_concepts - spec.topic_size)
+        topic_p = 1.0 / np.arange(1, spec.topic_size + 1)
+        topic_p /= topic_p.sum()
+        for _ in range(spec.n_topics):
+            words = head + rng.choice(spec.n_concepts - head, spec.topic_size, replace=False)
+            self.topics.append((words, topic_p, np.cumsum(topic_p)))
+        self._taken: set[str] = set()
+        n_names = spec.n_subjects + spec.n_msmarco_subjects
+        self.names = _make_forms(rng, n_names, "bdgklmnrstvz", "aeiou", (3, 4), self._taken)
+        self.subjects = [self._subject(rng, i) for i in range(spec.n_subjects)]
+        self.msmarco_subjects = [self._subject(rng, spec.n_subjects + i) for i in range(spec.n_msmarco_subjects)]
+        by_topic: dict[int, list[int]] = {}
+        for i, s in enumerate(self.subjects):
+            by_topic.setdefault(s.topic, []).append(i)
+        for i, s in enumerate(self.subjects):
+            peers = [j for j in by_topic[s.topic] if j != i]
+            k = min(spec.links_per_article, len(peers))
+            s.links = sorted(int(j) for j in rng.choice(peers, k, replace=False)) if k else []
+        self.lexicons = {PIVOT: self._lexicon(spec.english)}
+        for code, ls in spec.languages.items():
+            self.lexicons[code] = self._lexicon(ls)
+
+    def _subject(self, rng, i: int) -> Subject:
+        topic = int(rng.integers(self.spec.n_topics))
+        words, p, _ = self.topics[topic]
+        sig = rng.choice(words, self.spec.signature_size, replace=False, p=p)
+        return Subject(topic=topic, name=self.names[i], year=str(int(rng.integers(1500, 2030))), signature=sig)
+
+    def _lexicon(self, ls: LanguageSpec) -> Lexicon:
+        rng = _rng(self.spec.seed, "lexicon", ls.code)
+        forms = _make_forms(rng, self.spec.n_concepts, ls.consonants, ls.vowels, (1, 3), self._taken)
+        function_words = _make_forms(rng, 8, ls.consonants, ls.vowels, (1, 1), self._taken)
+        suffixes = _make_forms(rng, 4, ls.consonants, ls.vowels, (1, 1), self._taken)
+        return Lexicon(ls, forms, function_words, suffixes)
+
+    # --- content ------------------------------------------------------------------------
+    def sentence(self, subject: Subject, rng, *, with_name: bool, length=None) -> list:
+        """A concept sequence about ``subject``: signature, topic and background words plus anchors."""
+        lo, hi = length or self.spec.sentence_length
+        n = int(rng.integers(lo, hi + 1))
+        words, _, cdf = self.topics[subject.topic]
+        items: list = []
+        for _ in range(n):
+            r = rng.random()
+            if r < 0.35:
+                items.append(int(subject.signature[rng.integers(len(subject.signature))]))
+            elif r < 0.7:
+                items.append(int(words[_draw(cdf, rng)]))
+            else:
+                items.append(_draw(self.concept_cdf, rng))
+        if with_name:
+            items.insert(int(rng.integers(len(items) + 1)), subject.name)
+        if rng.random() < self.spec.anchor_prob:
+            anchor = subject.year
+            if subject.links and rng.random() < 0.5:
+                anchor = self.subjects[subject.links[rng.integers(len(subject.links))]].name
+            items.insert(int(rng.integers(len(items) + 1)), anchor)
+        return items
+
+    def article(self, subject: Subject, rng) -> list[list]:
+        lo, hi = self.spec.article_sentences
+        n = int(rng.integers(lo, hi + 1))
+        # the first sentence names the subject, like a Wikipedia lead; the rest sometimes do
+        return [self.sentence(subject, rng, with_name=(i == 0 or rng.random() < 0.3)) for i in range(n)]
+
+    def text(self, lang: str, sentences: list[list], rng) -> str:
+        lex = self.lexicons[lang]
+        return " . ".join(lex.realize(s, rng) for s in sentences) + " ."
+
+    def any_subject(self, rng) -> Subject:
+        pool = len(self.subjects) + len(self.msmarco_subjects)
+        i = int(rng.integers(pool))
+        return self.subjects[i] if i < len(self.subjects) else self.msmarco_subjects[i - len(self.subjects)]
+
+
+def _draw(cdf: np.ndarray, rng) -> int:
+    """One draw from the distribution with cumulative ``cdf`` (O(log n), unlike rng.choice(p=...))."""
+    return min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(cdf) - 1)
+
+
+def _ids(rng, n: int, lo: int = 100000, hi: int = 9999999) -> list[str]:
+    return [str(x) for x in rng.choice(np.arange(lo, hi), n, replace=False)]
+
+
+def write_world(spec: WorldSpec, out: str | Path) -> dict:
+    """Write every file of the world under ``out``; returns a manifest of counts."""
+    out = Path(out)
+    world = World(spec)
+    manifest: dict = {"seed": spec.seed, "languages": {}}
+
+    # English Wikipedia: one article per subject; queries are first sentences, title stripped.
+    rng = _rng(spec.seed, "wiki", PIVOT)
+    qids = _ids(rng, spec.n_subjects)
+    en_articles = [world.article(s, rng) for s in world.subjects]
+    src = out / "ir_datasets" / "wikiclir" / "source" / "wiki-clir"
+    lines = []
+    for qid, subj, art in zip(qids, world.subjects, en_articles):
+        first = [w for w in art[0] if w != subj.name]
+        lines.append(f"{qid}\t{subj.name}\t{world.text(PIVOT, [first], rng)}")
+    io.write_lines(src / "english" / "wiki_en.queries", lines)
+
+    for code, ls in spec.languages.items():
+        manifest["languages"][code] = _write_language(world, code, ls, qids, out, src)
+
+    manifest["msmarco"] = _write_msmarco(world, out / "msmarco")
+    # monolingual pretraining text: the imbalance between languages is the point
+    for code, n in [(PIVOT, spec.english_mono_sentences)] + [(c, l.mono_sentences) for c, l in spec.languages.items()]:
+        r = _rng(spec.seed, "mono", code)
+        io.write_lines(out / "mono" / f"{code}.txt",
+                       (world.text(code, [world.sentence(world.any_subject(r), r, with_name=r.random() < 0.3)], r)
+                        for _ in range(n)))
+        manifest.setdefault("mono_sentences", {})[code] = n
+    io.write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def _write_language(world: World, code: str, ls: LanguageSpec, qids: list[str], out: Path, src: Path) -> dict:
+    spec = world.spec
+    rng = _rng(spec.seed, "wiki", code)
+    n = spec.n_subjects
+    has = np.sort(rng.choice(n, max(1, int(round(ls.coverage * n))), replace=False))
+    docids = dict(zip(has.tolist(), _ids(rng, len(has))))
+    docs, gold = [], []
+    for i in has.tolist():
+        subj = world.subjects[i]
+        art = world.article(subj, rng)  # comparable, not parallel, to the English article
+        docs.append(f"{docids[i]}\t{subj.name}\t{world.text(code, art, rng)}")
+        gold.append(f"{docids[i]}\t{subj.name}\t{world.text(PIVOT, art, rng)}")
+    d = src / WIKICLIR_DIRS[code]
+    io.write_lines(d / f"wiki_{code}.documents", docs)
+    io.write_lines(out / "translations" / f"wiki_{code}.en.documents", gold)
+
+    linked: dict[int, set[int]] = {i: set() for i in range(n)}
+    for i, s in enumerate(world.subjects):
+        for j in s.links:
+            linked[i].add(j)
+            linked[j].add(i)
+    rel = []
+    for i in range(n):
+        if i not in docids:  # WikiCLIR keeps only queries whose mate exists in the language
+            continue
+        rel.append(f"{qids[i]} {docids[i]} 2")
+        rel.extend(f"{qids[i]} {docids[j]} 1" for j in sorted(linked[i]) if j in docids)
+    io.write_lines(d / f"en2{code}.rel", rel)
+
+    r = _rng(spec.seed, "bitext", code)
+    en_side, xx_side = [], []
+    for _ in range(ls.bitext_pairs):
+        s = world.sentence(world.any_subject(r), r, with_name=r.random() < 0.3)
+        en_side.append(world.text(PIVOT, [s], r))
+        xx_side.append(world.text(code, [s], r))
+    io.write_parquet(out / "bitext" / f"en-{code}.parquet", {"src": en_side, "tgt": xx_side})
+    return {"documents": len(docs), "queries": len(docids), "qrels": len(rel), "bitext_pairs": ls.bitext_pairs}
+
+
+def _write_msmarco(world: World, out: Path) -> dict:
+    """MS MARCO passage layout: collection.tsv, queries.train.tsv, qrels.train.tsv, id triples."""
+    spec = world.spec
+    rng = _rng(spec.seed, "msmarco")
+    subjects = world.msmarco_subjects
+    k = spec.msmarco_passages_per_subject
+    passages, owner = [], []
+    for si, s in enumerate(subjects):
+        for _ in range(k):
+            n = int(rng.integers(2, 4))
+            passages.append(world.text(PIVOT, [world.sentence(s, rng, with_name=rng.random() < 0.5)
+                                               for _ in range(n)], rng))
+            owner.append(si)
+    by_subject = [list(range(si * k, si * k + k)) for si in range(len(subjects))]
+    by_topic: dict[int, list[int]] = {}
+    for si, s in enumerate(subjects):
+        by_topic.setdefault(s.topic, []).append(si)
+    queries, qrels, triples = [], [], []
+    for qi in range(spec.msmarco_queries):
+        si = int(rng.integers(len(subjects)))
+        s = subjects[si]
+        q = world.text(PIVOT, [world.sentence(s, rng, with_name=rng.random() < 0.3, length=(4, 8))], rng)
+        pos = int(rng.choice(by_subject[si]))
+        peers = [j for j in by_topic[s.topic] if j != si]
+        if peers and rng.random() < spec.hard_negative_prob:  # BM25-like hard negative: same topic
+            nj = int(rng.choice(peers))
+        else:
+            nj = int(rng.integers(len(subjects)))
+            while nj == si:
+                nj = int(rng.integers(len(subjects)))
+        neg = int(rng.choice(by_subject[nj]))
+        queries.append(f"{qi}\t{q}")
+        qrels.append(f"{qi} 0 {pos} 1")
+        triples.append(f"{qi}\t{pos}\t{neg}")
+    io.write_lines(out / "collection.tsv", (f"{i}\t{p}" for i, p in enumerate(passages)))
+    io.write_lines(out / "queries.train.tsv", queries)
+    io.write_lines(out / "qrels.train.tsv", qrels)
+    io.write_lines(out / "qidpidtriples.train.tsv", triples)
+    return {"passages": len(passages), "queries": len(queries), "triples": len(triples)}

@@ -1,0 +1,58 @@
+# Config validation, derived lists and helpers shared by the rule files.
+from snakemake.utils import validate
+
+from optical.config import check_config
+from optical.synthetic import PIVOT
+from optical.wikiclir import WIKICLIR_DIRS
+from optical.workflow import code_hash
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+check_config(config)
+
+LANGS = sorted(config["languages"])
+SEEDS = [str(s) for s in config["seeds"]]
+SYSTEMS = list(config["systems"])
+TRAINED = {"direct", "optical", "translate_test_oracle"}
+SYNTHETIC = config["data"]["source"] == "synthetic"
+WORLD = "results/world"
+WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
+IRDS_HOME = f"{WORLD}/ir_datasets"
+WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
+REPORT_FILES = [
+    "results/report/report.html",
+    "results/report/report.md",
+    "results/report/metrics.parquet",
+]
+
+
+wildcard_constraints:
+    lang="|".join(LANGS),
+    seed=r"\d+",
+    system="|".join(SYSTEMS),
+
+
+def system_seeds(system):
+    """Untrained reference systems have one run, labelled seed 0."""
+    return SEEDS if system in TRAINED else ["0"]
+
+
+def wikiclir_files(lang):
+    d = f"{WIKICLIR_SRC}/{WIKICLIR_DIRS[lang]}"
+    return {
+        "queries": f"{WIKICLIR_SRC}/english/wiki_en.queries",
+        "documents": f"{d}/wiki_{lang}.documents",
+        "qrels": f"{d}/en2{lang}.rel",
+    }
+
+
+METRIC_KEYS = [
+    (lang, system, seed)
+    for lang in LANGS
+    for system in SYSTEMS
+    for seed in system_seeds(system)
+]
+
+
+def all_metric_files():
+    return [f"results/metrics/{l}/{sy}/seed{se}.parquet" for l, sy, se in METRIC_KEYS]

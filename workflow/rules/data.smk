@@ -1,0 +1,106 @@
+# Data: the synthetic world in real formats, WikiCLIR via ir_datasets, teacher triples, bitext.
+
+
+rule make_world:
+    output:
+        queries=f"{WIKICLIR_SRC}/english/wiki_en.queries",
+        documents=[wikiclir_files(l)["documents"] for l in WORLD_LANGS],
+        qrels=[wikiclir_files(l)["qrels"] for l in WORLD_LANGS],
+        translations=expand(f"{WORLD}/translations/wiki_{{l}}.en.documents", l=WORLD_LANGS),
+        bitext=expand(f"{WORLD}/bitext/en-{{l}}.parquet", l=WORLD_LANGS),
+        mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + WORLD_LANGS),
+        msmarco=multiext(
+            f"{WORLD}/msmarco/",
+            "collection.tsv",
+            "queries.train.tsv",
+            "qrels.train.tsv",
+            "qidpidtriples.train.tsv",
+        ),
+        manifest=f"{WORLD}/manifest.json",
+    params:
+        world=config["world"],
+        code=code_hash("synthetic", "io"),
+    log:
+        "logs/make_world.log",
+    benchmark:
+        "results/benchmarks/make_world.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/make_world.py"
+
+
+rule collection:
+    input:
+        unpack(lambda w: wikiclir_files(w.lang)),
+    output:
+        docs="results/data/{lang}/docs.parquet",
+        queries="results/data/{lang}/queries.parquet",
+        qrels="results/data/{lang}/qrels.parquet",
+    params:
+        home=IRDS_HOME,
+        query_field=config["data"]["query_field"],
+        code=code_hash("wikiclir", "io"),
+    log:
+        "logs/collection/{lang}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/collection.py"
+
+
+rule teacher_data:
+    input:
+        collection=f"{WORLD}/msmarco/collection.tsv",
+        queries=f"{WORLD}/msmarco/queries.train.tsv",
+        triples=f"{WORLD}/msmarco/qidpidtriples.train.tsv",
+    output:
+        "results/data/msmarco/triples.parquet",
+    params:
+        max_triples=0,
+        seed=0,
+        code=code_hash("msmarco", "io"),
+    log:
+        "logs/teacher_data.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/teacher_data.py"
+
+
+rule bitext:
+    input:
+        f"{WORLD}/bitext/en-{{lang}}.parquet",
+    output:
+        "results/data/{lang}/bitext.parquet",
+    params:
+        pairs=lambda w: config["languages"][w.lang]["bitext_pairs"],
+        seed=0,
+        code=code_hash("bitext", "io"),
+    log:
+        "logs/bitext/{lang}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/bitext.py"
+
+
+rule candidates:
+    input:
+        docs="results/data/{lang}/docs.parquet",
+        queries="results/data/{lang}/queries.parquet",
+        qrels="results/data/{lang}/qrels.parquet",
+    output:
+        run="results/candidates/{lang}.run",
+        qrels="results/candidates/{lang}.qrels",
+    params:
+        queries=config["candidates"]["queries"],
+        depth=config["candidates"]["depth"],
+        seed=0,
+        code=code_hash("candidates", "io"),
+    log:
+        "logs/candidates/{lang}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/candidates.py"

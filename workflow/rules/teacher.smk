@@ -1,0 +1,48 @@
+# Models: the multilingual encoder (MLM pretraining) and the English ColBERT teacher.
+
+
+rule pretrain:
+    input:
+        mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + WORLD_LANGS),
+    output:
+        directory("results/models/encoder"),
+    params:
+        langs=[PIVOT] + WORLD_LANGS,
+        pretrain=config["pretrain"],
+        encoder=config["encoder"],
+        device=config["device"],
+        code=code_hash("pretrain", "models", "io"),
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "logs/pretrain.log",
+    benchmark:
+        "results/benchmarks/pretrain.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/pretrain.py"
+
+
+rule teacher:
+    input:
+        encoder="results/models/encoder",
+        triples="results/data/msmarco/triples.parquet",
+    output:
+        directory("results/models/teacher/seed{seed}"),
+    params:
+        teacher=config["teacher"],
+        device=config["device"],
+        code=code_hash("teacher", "models", "io"),
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "logs/teacher/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/teacher/seed{seed}.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/teacher.py"

@@ -1,0 +1,11 @@
+from optical.workflow import setup_logging
+
+setup_logging(snakemake.log[0])
+
+from optical.report import build_report
+
+p = snakemake.params
+build_report(metric_files=list(snakemake.input.metrics), training_dirs=list(snakemake.input.training),
+             out_html=snakemake.output.html, out_md=snakemake.output.md, out_metrics=snakemake.output.metrics,
+             systems=p.systems, languages=p.languages, measures=p.measures, threshold=p.threshold,
+             baseline=p.baseline)

@@ -1,0 +1,12 @@
+from optical.workflow import setup_logging
+
+setup_logging(snakemake.log[0])
+
+import logging
+
+from optical.teacher import train_teacher
+
+p = snakemake.params
+stats = train_teacher(snakemake.input.encoder, snakemake.input.triples, snakemake.output[0], p.teacher,
+                      seed=int(snakemake.wildcards.seed), threads=snakemake.threads, device=p.device)
+logging.info("teacher done: %s", stats)
