@@ -67,22 +67,30 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
     for step in range(cfg["steps"]):
         enc = tok(sample(cfg["batch_size"]), truncation=True, max_length=cfg["max_length"])
         batch = collator([{"input_ids": ids} for ids in enc["input_ids"]])
-        out = model(input_ids=batch["input_ids"].to(dev), labels=batch["labels"].to(dev),
-                    attention_mask=(batch["input_ids"] != tok.pad_token_id).long().to(dev))
-        if not torch.isfinite(out.loss):
-            raise FloatingPointError(f"MLM loss is {out.loss.item()} at step {step}; lower pretrain.lr")
+        loss = masked_lm_loss(model, batch["input_ids"].to(dev), batch["labels"].to(dev), tok.pad_token_id)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"MLM loss is {loss.item()} at step {step}; lower pretrain.lr")
         opt.zero_grad(set_to_none=True)
-        out.loss.backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        losses.append(out.loss.item())
+        losses.append(loss.item())
         if step % 100 == 0 or step == cfg["steps"] - 1:
             log.info("step %d mlm_loss %.4f", step, float(np.mean(losses[-100:])))
     with io.atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
     return {"final_loss": float(np.mean(losses[-100:])), "vocab_size": len(tok), "probs": probs}
+
+
+def masked_lm_loss(model, input_ids, labels, pad_id):
+    """MLM loss with the vocabulary head applied to masked positions only (about 15% of tokens):
+    the same loss as BertForMaskedLM's, at a fraction of the cost of scoring every position."""
+    hidden = model.bert(input_ids=input_ids, attention_mask=(input_ids != pad_id).long()).last_hidden_state
+    picked = labels != -100
+    logits = model.cls(hidden[picked])
+    return torch.nn.functional.cross_entropy(logits, labels[picked])
 
 
 def _warmup_linear(total: int, warmup: int):

@@ -12,6 +12,7 @@ rule distill_optical:
         device=config["device"],
         code=code_hash("distill", "transport", "models", "io"),
     threads: 1
+    priority: 5
     resources:
         gpu=1,
     log:

@@ -13,6 +13,7 @@ rule pretrain:
         device=config["device"],
         code=code_hash("pretrain", "models", "io"),
     threads: 2
+    priority: 10  # critical path: start before the small data jobs
     resources:
         gpu=1,
     log:
@@ -36,6 +37,7 @@ rule teacher:
         device=config["device"],
         code=code_hash("teacher", "models", "io"),
     threads: 2
+    priority: 10  # critical path: start before the small data jobs
     resources:
         gpu=1,
     log:

@@ -1,0 +1,99 @@
+"""Bad configs fail before any job starts, with a message naming the key."""
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from optical.config import check_config
+from optical.errors import ConfigError
+
+
+def _set(cfg, dotted, value):
+    *path, last = dotted.split(".")
+    d = cfg
+    for k in path:
+        d = d[k]
+    if value is _DELETE:
+        del d[last]
+    else:
+        d[last] = value
+
+
+_DELETE = object()
+
+# (case, key to change, new value, text the error must contain)
+SCHEMA_CASES = [
+    ("unknown top-level key", "teacher_steps", 5, "teacher_steps"),
+    ("unknown nested key (typo)", "distill.ot.regularisation", 0.1, "regularisation"),
+    ("wrong type", "distill.steps", "many", "'many' is not of type 'integer'"),
+    ("unknown language", "languages.xx", {"bitext_pairs": 10}, "'xx' is not one of"),
+    ("zero bitext", "languages.sw.bitext_pairs", 0, "0 is less than the minimum of 1"),
+    ("negative learning rate", "teacher.lr", -0.1, "teacher"),
+    ("unknown system", "systems", ["direct", "magic"], "'magic' is not one of"),
+    ("missing required section", "distill", _DELETE, "'distill' is a required property"),
+    ("threshold out of range", "evaluation.relevance_threshold", 3, "relevance_threshold"),
+    ("bad measure name", "evaluation.measures", ["MAP@x"], "MAP@x"),
+    ("empty seeds", "seeds", [], "seeds"),
+    ("bad device", "device", "tpu", "'tpu' is not one of"),
+    ("bad query field", "data.query_field", "body", "'body' is not one of"),
+    ("OT probability out of range", "world.languages.sw.coverage", 1.5, "coverage"),
+    ("no languages", "languages", {}, "languages"),
+]
+
+
+def _dry_run(tmp_path, cfg):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", str(path),
+                           "--directory", str(tmp_path), "-s", str(ROOT / "Snakefile")],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("case,key,value,message", SCHEMA_CASES, ids=[c[0] for c in SCHEMA_CASES])
+def test_schema_rejects_bad_config(tmp_path, default_config, case, key, value, message):
+    cfg = copy.deepcopy(default_config)
+    _set(cfg, key, value)
+    out = _dry_run(tmp_path, cfg)
+    assert out.returncode != 0, case
+    text = out.stdout + out.stderr
+    assert message in text, text[-2000:]
+    assert "Job stats" not in text  # nothing was planned, let alone run
+
+
+SEMANTIC_CASES = [
+    ("language not in the world", "languages.tl", {"bitext_pairs": 10}, "world.languages",
+     "languages.tl", {"drop_world": "tl"}),
+    ("more bitext than exists", "languages.sw.bitext_pairs", 10**6, "languages.sw.bitext_pairs", "exceeds", {}),
+    ("heads do not divide hidden", "encoder.num_heads", 3, "encoder.num_heads", "does not divide", {}),
+    ("sequence longer than positions", "teacher.doc_max_length", 4096, "teacher.doc_max_length",
+     "max_position_embeddings", {}),
+    ("optical without its baseline", "systems", ["optical"], "systems", "'direct'", {}),
+]
+
+
+@pytest.mark.parametrize("case,key,value,named,message,extra", SEMANTIC_CASES, ids=[c[0] for c in SEMANTIC_CASES])
+def test_cross_key_checks(default_config, case, key, value, named, message, extra):
+    cfg = copy.deepcopy(default_config)
+    _set(cfg, key, value)
+    if "drop_world" in extra:
+        del cfg["world"]["languages"][extra["drop_world"]]
+        named, message = "languages.tl", "is not a language of the synthetic world"
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert f"'{named}'" in str(err.value) and message in str(err.value)
+
+
+def test_semantic_error_stops_snakemake_before_any_job(tmp_path, default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["languages"]["sw"]["bitext_pairs"] = 10**6
+    out = _dry_run(tmp_path, cfg)
+    assert out.returncode != 0
+    assert "config key 'languages.sw.bitext_pairs'" in out.stdout + out.stderr
+
+
+def test_default_config_is_valid(default_config):
+    check_config(default_config)

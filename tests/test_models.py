@@ -1,0 +1,54 @@
+import torch
+
+from optical import models
+from optical.pretrain import language_probs, masked_lm_loss
+
+ENC = {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32, "max_position_embeddings": 32}
+
+
+def test_masked_only_head_gives_the_standard_mlm_loss():
+    torch.manual_seed(0)
+    model = models.build_mlm(50, ENC).eval()
+    ids = torch.randint(5, 50, (3, 10))
+    labels = torch.full_like(ids, -100)
+    labels[0, 2], labels[1, 5], labels[2, 7] = 7, 11, 13
+    ref = model(input_ids=ids, labels=labels, attention_mask=torch.ones_like(ids)).loss
+    assert torch.allclose(masked_lm_loss(model, ids, labels, pad_id=0), ref, atol=1e-6)
+
+
+def test_language_sampling_is_smoothed_towards_uniform():
+    p = language_probs({"en": 10000, "sw": 100}, 0.7)
+    raw = 100 / 10100
+    assert raw < p["sw"] < 0.5 and abs(sum(p.values()) - 1) < 1e-12
+
+
+def test_maxsim_ignores_masked_tokens():
+    q = torch.nn.functional.normalize(torch.randn(1, 3, 4), dim=-1)
+    d = torch.nn.functional.normalize(torch.randn(2, 5, 4), dim=-1)
+    qm = torch.tensor([[True, True, False]])
+    dm = torch.tensor([[True, True, True, False, False], [True] * 5])
+    got = models.maxsim(q, qm, d, dm)
+    for j in range(2):
+        sim = q[0, :2] @ d[j, dm[j]].T
+        assert torch.allclose(got[0, j], sim.max(dim=1).values.sum(), atol=1e-6)
+
+
+def test_colbert_save_load_roundtrip(tmp_path):
+    tok = models.train_tokenizer(["ka ku wa mba", "the dog runs", "ka wa the"] * 20, 60)
+    from transformers import BertModel
+    bert = BertModel(models.build_mlm(len(tok), ENC).config, add_pooling_layer=False)
+    m = models.ColBERT(bert, 8, 16, 24).eval()
+    m.save(tmp_path / "m", tok)
+    m2, tok2 = models.ColBERT.load(tmp_path / "m")
+    b = models.encode_batch(tok2, ["ka wa the dog"], 16, "cpu")
+    with torch.no_grad():
+        assert torch.allclose(m(b["input_ids"], b["attention_mask"]), m2.eval()(b["input_ids"], b["attention_mask"]))
+    assert b["content"].sum() == b["attention_mask"].sum() - 2  # [CLS] and [SEP] are not content
+
+
+def test_model_dir_without_weights_is_an_error(tmp_path):
+    import pytest
+    from optical.errors import InputError
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(InputError, match="no weights"):
+        models.check_model_dir(tmp_path)

@@ -1,0 +1,117 @@
+"""The whole default pipeline, on a reduced config, through real Snakemake."""
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from conftest import ROOT, shrink_world
+
+pytestmark = pytest.mark.slow
+
+
+def reduced_config(default: dict) -> dict:
+    cfg = copy.deepcopy(default)
+    cfg["world"] = shrink_world(default["world"])
+    cfg["world"]["n_subjects"] = 300
+    cfg["world"]["msmarco"].update(subjects=150, queries=1500)
+    cfg["world"]["english"]["mono_sentences"] = 3000
+    for spec in cfg["world"]["languages"].values():
+        spec.update(mono_sentences=300, bitext_pairs=600)
+    cfg["languages"] = {"sw": {"bitext_pairs": 500}, "nn": {"bitext_pairs": 500}}
+    cfg["encoder"]["vocab_size"] = 1500
+    cfg["pretrain"].update(steps=150, tokenizer_sentences=3000)
+    cfg["teacher"].update(steps=200)
+    cfg["distill"].update(steps=60, eval_every=30, heldout_pairs=50)
+    cfg["candidates"].update(queries=40, depth=60)
+    return cfg
+
+
+def snakemake(workdir, *args, timeout=1200):
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, default_config):
+    work = tmp_path_factory.mktemp("pipeline")
+    for item in ("Snakefile", "workflow", "profiles", "envs"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    (work / "config").mkdir()
+    cfg = reduced_config(default_config)
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(work)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    return work, cfg
+
+
+def test_report_files_exist_and_parse(pipeline):
+    work, cfg = pipeline
+    report = work / "results" / "report"
+    html = (report / "report.html").read_text()
+    md = (report / "report.md").read_text()
+    assert html.startswith("<!doctype html>") and "data:image/png;base64," in html
+    for lang in cfg["languages"]:
+        assert f"en→{lang}" in md
+    assert "paired t p" in md and "permutation p" in md
+
+
+def test_metrics_parquet_holds_every_per_query_number(pipeline):
+    work, cfg = pipeline
+    df = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
+    assert set(df.language) == set(cfg["languages"])
+    assert set(df.system) == set(cfg["systems"])
+    assert set(df.measure) == set(cfg["evaluation"]["measures"])
+    n_q = df.groupby(["language", "system", "seed", "measure"]).query_id.nunique()
+    assert (n_q == cfg["candidates"]["queries"]).all()
+    assert df.value.between(0, 1).all()
+
+
+def test_teacher_beats_random_on_the_english_side(pipeline):
+    work, cfg = pipeline
+    df = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
+    ndcg = df[df.measure == "nDCG@10"].groupby(["language", "system"]).value.mean()
+    for lang in cfg["languages"]:
+        assert ndcg[(lang, "translate_test_oracle")] > ndcg[(lang, "random")] + 0.1, ndcg
+
+
+def test_report_numbers_are_recomputed_from_the_parquet(pipeline):
+    work, cfg = pipeline
+    df = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
+    md = (work / "results" / "report" / "report.md").read_text()
+    for lang in cfg["languages"]:
+        section = md.split(f"## en→{lang}: systems × measures")[1].split("##")[0]
+        row = next(l for l in section.splitlines() if l.startswith("| OPTICAL"))
+        cells = [c.strip() for c in row.strip("|").split("|")][1:]
+        for measure, cell in zip(cfg["evaluation"]["measures"], cells):
+            expected = df[(df.language == lang) & (df.system == "optical") & (df.measure == measure)].value.mean()
+            assert float(cell.split()[0]) == pytest.approx(expected, abs=5e-5)
+
+
+def test_second_run_has_nothing_to_do(pipeline):
+    work, _ = pipeline
+    out = snakemake(work, "-n")
+    assert out.returncode == 0
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_changing_a_distillation_key_reruns_only_distillation_and_after(pipeline):
+    work, cfg = pipeline
+    changed = copy.deepcopy(cfg)
+    changed["distill"]["lr"] = cfg["distill"]["lr"] * 2
+    (work / "changed.yaml").write_text(yaml.safe_dump(changed))
+    out = snakemake(work, "-n", "--configfile", "changed.yaml")
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M))
+    n_lang = len(cfg["languages"])
+    assert stats.get("distill_optical") == str(n_lang), out.stdout[-3000:]
+    assert stats.get("rerank") == str(n_lang)          # only the OPTICAL runs
+    assert stats.get("evaluate") == str(n_lang)
+    assert stats.get("report") == "1"
+    for upstream in ("make_world", "pretrain", "teacher", "collection", "candidates", "bitext"):
+        assert upstream not in stats, upstream

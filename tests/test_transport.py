@@ -1,0 +1,91 @@
+import numpy as np
+import ot
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from optical.transport import ot_distill_loss, sinkhorn_plan, token_cost, uniform_marginals
+
+
+def _vectors(b, n, d, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.normalize(torch.randn(b, n, d, generator=g, dtype=torch.float64), dim=-1)
+
+
+def test_plan_matches_pot_sinkhorn_per_pair():
+    s, t = _vectors(3, 5, 8, 0), _vectors(3, 7, 8, 1)
+    cost = token_cost(s, t)
+    a = uniform_marginals(torch.ones(3, 5, dtype=torch.bool))
+    b = uniform_marginals(torch.ones(3, 7, dtype=torch.bool))
+    plan = sinkhorn_plan(cost, a, b, reg=0.1, max_iter=2000, tol=1e-10)
+    for i in range(3):
+        ref = ot.sinkhorn(a[i].numpy(), b[i].numpy(), cost[i].numpy(), reg=0.1, numItermax=20000, stopThr=1e-12)
+        np.testing.assert_allclose(plan[i].numpy(), ref, atol=1e-7)
+
+
+def test_small_reg_loss_approaches_exact_emd():
+    s, t = _vectors(2, 4, 6, 2), _vectors(2, 4, 6, 3)
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    loss, n = ot_distill_loss(s, mask, t, mask, reg=0.005, max_iter=5000, tol=1e-9)
+    cost = token_cost(s, t)
+    emd = np.mean([ot.emd2(np.full(4, 0.25), np.full(4, 0.25), cost[i].numpy()) for i in range(2)])
+    assert n == 2
+    assert loss.item() == pytest.approx(emd, abs=0.02)
+    assert loss.item() >= emd - 1e-9  # the entropic plan can only cost more than the optimal one
+
+
+def test_padding_gets_no_mass_and_does_not_change_the_loss():
+    s, t = _vectors(1, 4, 8, 4), _vectors(1, 3, 8, 5)
+    m_s, m_t = torch.ones(1, 4, dtype=torch.bool), torch.ones(1, 3, dtype=torch.bool)
+    base, _ = ot_distill_loss(s, m_s, t, m_t, 0.05, 500, 1e-9)
+    # pad both sides with junk vectors that are masked out
+    s_pad = torch.cat([s, _vectors(1, 3, 8, 6)], dim=1)
+    t_pad = torch.cat([t, _vectors(1, 5, 8, 7)], dim=1)
+    ms = torch.cat([m_s, torch.zeros(1, 3, dtype=torch.bool)], dim=1)
+    mt = torch.cat([m_t, torch.zeros(1, 5, dtype=torch.bool)], dim=1)
+    padded, _ = ot_distill_loss(s_pad, ms, t_pad, mt, 0.05, 500, 1e-9)
+    assert padded.item() == pytest.approx(base.item(), abs=1e-9)
+    plan = sinkhorn_plan(token_cost(s_pad, t_pad), uniform_marginals(ms), uniform_marginals(mt), 0.05, 500, 1e-9)
+    assert torch.all(plan[0, 4:, :] == 0) and torch.all(plan[0, :, 3:] == 0)
+    assert plan.sum().item() == pytest.approx(1.0)
+
+
+def test_gradient_reaches_student_not_teacher():
+    student = torch.nn.Linear(8, 8, dtype=torch.float64)
+    teacher = torch.nn.Linear(8, 8, dtype=torch.float64).requires_grad_(False)
+    x_s, x_t = _vectors(2, 5, 8, 8), _vectors(2, 6, 8, 9)
+    mask_s, mask_t = torch.ones(2, 5, dtype=torch.bool), torch.ones(2, 6, dtype=torch.bool)
+    mask_s[1, 3:] = False
+    loss, n = ot_distill_loss(student(x_s), mask_s, teacher(x_t), mask_t, 0.05, 100, 1e-6)
+    loss.backward()
+    assert n == 2
+    assert student.weight.grad is not None and student.weight.grad.abs().sum() > 0
+    assert teacher.weight.grad is None
+
+
+def test_all_padding_rows_are_dropped_and_an_empty_batch_gives_none():
+    s, t = _vectors(2, 3, 4, 10), _vectors(2, 3, 4, 11)
+    ms = torch.tensor([[True, True, False], [False, False, False]])
+    mt = torch.ones(2, 3, dtype=torch.bool)
+    loss, n = ot_distill_loss(s, ms, t, mt, 0.05, 100, 1e-6)
+    assert n == 1 and torch.isfinite(loss)
+    loss, n = ot_distill_loss(s, torch.zeros_like(ms), t, mt, 0.05, 100, 1e-6)
+    assert loss is None and n == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(ls=st.integers(1, 6), lt=st.integers(1, 6), pad_s=st.integers(0, 4), pad_t=st.integers(0, 4),
+       seed=st.integers(0, 10_000))
+def test_ot_loss_properties(ls, lt, pad_s, pad_t, seed):
+    s, t = _vectors(1, ls, 6, seed), _vectors(1, lt, 6, seed + 1)
+    ones_s, ones_t = torch.ones(1, ls, dtype=torch.bool), torch.ones(1, lt, dtype=torch.bool)
+    loss, _ = ot_distill_loss(s, ones_s, t, ones_t, 0.05, 200, 1e-9)
+    assert loss.item() >= -1e-9  # cost 1 - cos >= 0 and the plan is non-negative
+    same, _ = ot_distill_loss(t, ones_t, t, ones_t, 0.01, 2000, 1e-12)
+    assert same.item() == pytest.approx(0.0, abs=0.02)  # student == teacher on identical tokens
+    s_pad = torch.cat([s, _vectors(1, pad_s, 6, seed + 2)], dim=1)
+    t_pad = torch.cat([t, _vectors(1, pad_t, 6, seed + 3)], dim=1)
+    ms = torch.cat([ones_s, torch.zeros(1, pad_s, dtype=torch.bool)], dim=1)
+    mt = torch.cat([ones_t, torch.zeros(1, pad_t, dtype=torch.bool)], dim=1)
+    padded, _ = ot_distill_loss(s_pad, ms, t_pad, mt, 0.05, 200, 1e-9)
+    assert padded.item() == pytest.approx(loss.item(), abs=1e-6)  # equal up to Sinkhorn convergence
