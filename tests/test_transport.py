@@ -44,7 +44,7 @@ def test_padding_gets_no_mass_and_does_not_change_the_loss():
     ms = torch.cat([m_s, torch.zeros(1, 3, dtype=torch.bool)], dim=1)
     mt = torch.cat([m_t, torch.zeros(1, 5, dtype=torch.bool)], dim=1)
     padded, _ = ot_distill_loss(s_pad, ms, t_pad, mt, 0.05, 500, 1e-9)
-    assert padded.item() == pytest.approx(base.item(), abs=1e-9)
+    assert padded.item() == pytest.approx(base.item(), abs=1e-12)
     plan = sinkhorn_plan(token_cost(s_pad, t_pad), uniform_marginals(ms), uniform_marginals(mt), 0.05, 500, 1e-9)
     assert torch.all(plan[0, 4:, :] == 0) and torch.all(plan[0, :, 3:] == 0)
     assert plan.sum().item() == pytest.approx(1.0)
@@ -88,4 +88,4 @@ def test_ot_loss_properties(ls, lt, pad_s, pad_t, seed):
     ms = torch.cat([ones_s, torch.zeros(1, pad_s, dtype=torch.bool)], dim=1)
     mt = torch.cat([ones_t, torch.zeros(1, pad_t, dtype=torch.bool)], dim=1)
     padded, _ = ot_distill_loss(s_pad, ms, t_pad, mt, 0.05, 200, 1e-9)
-    assert padded.item() == pytest.approx(loss.item(), abs=1e-6)  # equal up to Sinkhorn convergence
+    assert padded.item() == pytest.approx(loss.item(), abs=1e-12)  # same iterations, same plan

@@ -187,10 +187,14 @@ class World:
         return Subject(topic=topic, name=self.names[i], year=str(int(rng.integers(1500, 2030))), signature=sig)
 
     def _lexicon(self, ls: LanguageSpec) -> Lexicon:
+        """Forms are unique within the language and never collide with names or (for the
+        low-resource languages) English words. Two low-resource languages may share a form by
+        chance; each draws from its own stream so that adding a language changes no other."""
         rng = _rng(self.spec.seed, "lexicon", ls.code)
-        forms = _make_forms(rng, self.spec.n_concepts, ls.consonants, ls.vowels, (1, 3), self._taken)
-        function_words = _make_forms(rng, 8, ls.consonants, ls.vowels, (1, 1), self._taken)
-        suffixes = _make_forms(rng, 4, ls.consonants, ls.vowels, (1, 1), self._taken)
+        taken = self._taken if ls.code == PIVOT else set(self._taken)
+        forms = _make_forms(rng, self.spec.n_concepts, ls.consonants, ls.vowels, (1, 3), taken)
+        function_words = _make_forms(rng, 8, ls.consonants, ls.vowels, (1, 1), taken)
+        suffixes = _make_forms(rng, 4, ls.consonants, ls.vowels, (1, 1), taken)
         return Lexicon(ls, forms, function_words, suffixes)
 
     # --- content ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+PAD_COST = 1e6  # solver cost on padding: exp(-1e6 / reg) underflows to exactly 0
+
 
 def token_cost(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """(B,Ls,D) x (B,Lt,D) -> (B,Ls,Lt) cost 1 - cosine similarity."""
@@ -26,11 +28,18 @@ def uniform_marginals(mask: torch.Tensor) -> torch.Tensor:
 
 def sinkhorn_plan(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, reg: float, max_iter: int,
                   tol: float) -> torch.Tensor:
-    """Batched log-domain Sinkhorn plan (no gradient). Zero-mass rows/columns get zero plan."""
+    """Batched log-domain Sinkhorn plan (no gradient). Zero-mass rows/columns get zero plan.
+
+    POT starts the column potentials at 0, so zero-mass (padding) columns would still weigh in
+    the first row update and the capped iterations would depend on the padding. A huge solver
+    cost on padded entries gives them kernel weight exp(-PAD_COST/reg) = 0 from the start, which
+    makes the plan exactly invariant to padding.
+    """
     from ot.batch import solve_batch
     with torch.no_grad():
-        res = solve_batch(cost.detach().to(torch.float64), reg=reg, a=a, b=b, max_iter=max_iter, tol=tol,
-                          method="log_sinkhorn", grad="detach")
+        padded = (a <= 0)[:, :, None] | (b <= 0)[:, None, :]
+        c = cost.detach().to(torch.float64).masked_fill(padded, PAD_COST)
+        res = solve_batch(c, reg=reg, a=a, b=b, max_iter=max_iter, tol=tol, method="log_sinkhorn", grad="detach")
     return res.plan
 
 
