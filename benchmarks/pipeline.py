@@ -35,6 +35,7 @@ def run(cmd, cwd) -> tuple[float, subprocess.CompletedProcess]:
 
 
 def copy_workflow(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
     for item in ("Snakefile", "workflow", "profiles", "envs", "config"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)

@@ -45,7 +45,8 @@ def pipeline(tmp_path_factory, default_config):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     (work / "config").mkdir()
     cfg = reduced_config(default_config)
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    # written in the default file's key order; the "changed" config below is written sorted
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = snakemake(work)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     return work, cfg
@@ -95,17 +96,21 @@ def test_report_numbers_are_recomputed_from_the_parquet(pipeline):
 
 
 def test_second_run_has_nothing_to_do(pipeline):
-    work, _ = pipeline
+    work, cfg = pipeline
     out = snakemake(work, "-n")
     assert out.returncode == 0
     assert "Nothing to be done" in out.stdout + out.stderr
+    # the same config with its keys in another order is the same config
+    (work / "reordered.yaml").write_text(yaml.safe_dump(cfg, sort_keys=True))
+    out = snakemake(work, "-n", "--configfile", "reordered.yaml")
+    assert "Nothing to be done" in out.stdout + out.stderr, out.stdout[-3000:]
 
 
 def test_changing_a_distillation_key_reruns_only_distillation_and_after(pipeline):
     work, cfg = pipeline
     changed = copy.deepcopy(cfg)
     changed["distill"]["lr"] = cfg["distill"]["lr"] * 2
-    (work / "changed.yaml").write_text(yaml.safe_dump(changed))
+    (work / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=True))  # other key order
     out = snakemake(work, "-n", "--configfile", "changed.yaml")
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M))
     n_lang = len(cfg["languages"])

@@ -73,3 +73,17 @@ def test_missing_source_file_is_named(tmp_path):
 def test_unknown_language_is_rejected(tmp_path):
     with pytest.raises(Exception, match="'xx' is not a WikiCLIR language"):
         source_files(tmp_path, "xx")
+
+
+def test_duplicate_document_id_is_an_error(tmp_path, small_world):
+    write_world(WorldSpec.from_config(small_world), tmp_path)
+    docs = source_files(tmp_path / "ir_datasets", "tl")["documents"]
+    first = docs.read_text().splitlines()[0]
+    docs.write_text(docs.read_text() + first + "\n")
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        from optical.wikiclir import export_collection
+        export_collection({str(tmp_path / 'ir_datasets')!r}, "tl", "first_sent", {str(tmp_path / 'out')!r})
+    """)], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "wiki_tl.documents" in out.stderr and f"duplicate doc_id {first.split(chr(9))[0]!r}" in out.stderr
+    assert not (tmp_path / "out").exists()

@@ -5,6 +5,15 @@ from __future__ import annotations
 from optical.errors import ConfigError
 
 
+def canonical(obj):
+    """The same config with every mapping's keys in sorted order (lists keep their order)."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
+
+
 def check_config(config: dict) -> None:
     langs = config["languages"]
     if config["data"]["source"] == "synthetic":

@@ -1,7 +1,7 @@
 # Config validation, derived lists and helpers shared by the rule files.
 from snakemake.utils import validate
 
-from optical.config import check_config
+from optical.config import canonical, check_config
 from optical.synthetic import PIVOT
 from optical.wikiclir import WIKICLIR_DIRS
 from optical.workflow import code_hash
@@ -9,6 +9,9 @@ from optical.workflow import code_hash
 
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
+# Params are compared in serialised form, so dicts must not depend on the order keys were written
+# in: reordering a config file must not rerun anything.
+config.update(canonical(config))
 
 LANGS = sorted(config["languages"])
 SEEDS = [str(s) for s in config["seeds"]]

@@ -1,0 +1,108 @@
+"""Corrupt or inconsistent inputs: each gets an error naming the file and what is wrong,
+and no output is written."""
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from optical import io
+from optical.bitext import prepare_bitext, validate_bitext
+from optical.candidates import make_candidates
+from optical.errors import InputError
+from optical.msmarco import export_triples
+
+
+def _parquet(path, **cols):
+    pq.write_table(pa.table(cols), path)
+    return str(path)
+
+
+def _bitext_case(tmp_path, src, tgt, pairs=1):
+    prepare_bitext(_parquet(tmp_path / "bt.parquet", src=src, tgt=tgt), str(tmp_path / "out.parquet"), pairs, 0)
+
+
+def _truncated(tmp_path):
+    good = _parquet(tmp_path / "bt.parquet", src=["a b"] * 50, tgt=["x y"] * 50)
+    data = open(good, "rb").read()
+    open(good, "wb").write(data[: len(data) // 2])
+    prepare_bitext(good, str(tmp_path / "out.parquet"), 10, 0)
+
+
+def _msmarco(tmp_path, collection, queries, triples):
+    for name, text in (("c.tsv", collection), ("q.tsv", queries), ("t.tsv", triples)):
+        (tmp_path / name).write_text(text)
+    export_triples(str(tmp_path / "c.tsv"), str(tmp_path / "q.tsv"), str(tmp_path / "t.tsv"),
+                   str(tmp_path / "out.parquet"), 0, 0)
+
+
+def _candidates(tmp_path, depth):
+    docs = _parquet(tmp_path / "docs.parquet", doc_id=["d1", "d2"], title=["", ""], text=["a", "b"])
+    qs = _parquet(tmp_path / "q.parquet", query_id=["q1"], text=["hello"])
+    qrels = _parquet(tmp_path / "qrels.parquet", query_id=["q1"], doc_id=["d1"], relevance=[2])
+    make_candidates(docs, qs, qrels, str(tmp_path / "out.parquet"), str(tmp_path / "out.qrels"), 5, depth, 0)
+
+
+CASES = [
+    ("empty bitext", lambda t: _bitext_case(t, [], []), "bt.parquet", "has no rows"),
+    ("one-sided bitext (empty target)", lambda t: _bitext_case(t, ["a", "b", "c"], ["x", "", "z"]), "bt.parquet",
+     "row 1: tgt side is empty"),
+    ("one-sided bitext (empty English)", lambda t: _bitext_case(t, ["a", " "], ["x", "y"]), "bt.parquet",
+     "row 1: src (English) side is empty"),
+    ("bitext without a tgt column", lambda t: prepare_bitext(_parquet(t / "bt.parquet", src=["a"]),
+                                                             str(t / "out.parquet"), 1, 0), "bt.parquet",
+     "missing column(s) ['tgt']"),
+    ("more bitext asked than exists", lambda t: _bitext_case(t, ["a", "b"], ["x", "y"], pairs=5), "bt.parquet",
+     "has 2 pairs but 5 were asked"),
+    ("truncated Parquet", _truncated, "bt.parquet", "unreadable or truncated Parquet"),
+    ("missing bitext file", lambda t: prepare_bitext(str(t / "bt.parquet"), str(t / "out.parquet"), 1, 0),
+     "bt.parquet", "file does not exist"),
+    ("triple naming an unknown passage", lambda t: _msmarco(t, "0\tp zero\n1\tp one\n", "7\tquery\n", "7 0 99\n"),
+     "t.tsv", "line 1: passage id '99' is not defined"),
+    ("duplicate passage id", lambda t: _msmarco(t, "0\tp zero\n0\tagain\n", "7\tquery\n", "7 0 0\n"),
+     "c.tsv", "line 2: duplicate id '0'"),
+    ("malformed queries file", lambda t: _msmarco(t, "0\tp\n", "7 query without tab\n", "7 0 0\n"),
+     "q.tsv", "line 1: expected 2 tab-separated columns"),
+    ("candidate depth beyond the collection", lambda t: _candidates(t, depth=10), "docs.parquet",
+     "fewer than candidates.depth=10"),
+]
+
+
+@pytest.mark.parametrize("case,make,file,message", CASES, ids=[c[0] for c in CASES])
+def test_corrupt_input_is_named(tmp_path, case, make, file, message):
+    with pytest.raises(InputError) as err:
+        make(tmp_path)
+    assert file in str(err.value) and message in str(err.value), str(err.value)
+    assert "fix:" in str(err.value)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_mismatched_bitext_sides():
+    with pytest.raises(InputError, match="src has 3 rows but tgt has 2"):
+        validate_bitext("x.parquet", ["a", "b", "c"], ["x", "y"])
+
+
+def test_qrels_grade_must_be_an_integer(tmp_path):
+    (tmp_path / "q.qrels").write_text("q1 0 d1 1\nq1 0 d2 high\n")
+    with pytest.raises(InputError, match=r"q\.qrels: line 2: grade 'high' is not an integer"):
+        io.read_trec_qrels(tmp_path / "q.qrels")
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_replaces_only_on_success(tmp_path):
+    target = tmp_path / "model"
+    with pytest.raises(RuntimeError):
+        with io.atomic_dir(target) as tmp:
+            (tmp / "weights").write_text("partial")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with io.atomic_dir(target) as tmp:
+        (tmp / "weights").write_text("done")
+    assert (target / "weights").read_text() == "done"
