@@ -94,7 +94,7 @@ def _bar_plot(table: pd.DataFrame, systems: list[str], measure: str, path: Path)
     import matplotlib.pyplot as plt
 
     langs = sorted(table["language"].unique())
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(langs), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.8 + 1.6 * len(langs)), 4.4))
     width = 0.8 / len(systems)
     for i, system in enumerate(systems):
         sub = table[(table.system == system) & (table.measure == measure)].set_index("language")
@@ -104,8 +104,8 @@ def _bar_plot(table: pd.DataFrame, systems: list[str], measure: str, path: Path)
                label=SYSTEM_NAMES.get(system, system), capsize=2)
     ax.set_xticks(np.arange(len(langs)), [f"en→{l}" for l in langs])
     ax.set_ylabel(measure)
-    ax.set_title(f"{measure} per language pair (same candidates for every system)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(f"{measure} per language pair", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     fig.tight_layout()
     with io.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -59,3 +59,28 @@ METRIC_KEYS = [
 
 def all_metric_files():
     return [f"results/metrics/{l}/{sy}/seed{se}.parquet" for l, sy, se in METRIC_KEYS]
+
+
+def rerank_inputs(w):
+    """Which encoders and document texts a system uses (queries: always the English teacher)."""
+    teacher = f"results/models/teacher/seed{w.seed}"
+    inputs = {
+        "query_model": teacher,
+        "queries": f"results/data/{w.lang}/queries.parquet",
+        "candidates": f"results/candidates/{w.lang}.run",
+    }
+    if w.system == "optical":
+        inputs["doc_model"] = f"results/models/optical/{w.lang}/seed{w.seed}"
+    else:
+        inputs["doc_model"] = teacher
+    if w.system == "translate_test_oracle":
+        inputs["docs"] = f"{WORLD}/translations/wiki_{w.lang}.en.documents"
+    else:
+        inputs["docs"] = f"results/data/{w.lang}/docs.parquet"
+    return inputs
+
+
+def run_file(w):
+    if w.system == "random":
+        return f"results/candidates/{w.lang}.run"
+    return f"results/runs/{w.lang}/{w.system}/seed{w.seed}.run"
