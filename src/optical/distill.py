@@ -81,10 +81,7 @@ def distill_optical(teacher_dir: str, bitext_path: str, out_dir: str, cfg: dict,
                 raise FloatingPointError(f"{skipped} of {step} distillation batches had no valid OT loss; "
                                          f"check the bitext in {bitext_path} or raise distill.ot.reg")
             continue
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
+        models.train_step(loss, student, opt, "distill", step)
         losses.append(loss.item())
         if step % cfg["eval_every"] == 0 or step == cfg["steps"]:
             curve.append((step, heldout_loss()))

@@ -110,27 +110,35 @@ def write_trec_run(path, run: Run, tag: str) -> None:
     write_lines(path, lines())
 
 
-def read_trec_run(path) -> Run:
+def _read_trec(path, kind: str, widths: tuple[int, ...], expected: str, cols: tuple[int, int, int],
+               value_name: str, convert, fix: str) -> dict:
+    """Parse a whitespace TREC file into {qid: {docid: value}}, taking qid, docid and value from
+    the column positions ``cols``; every malformed line is reported with its number."""
     path = Path(path)
     if not path.exists():
-        raise InputError(path, "run file does not exist", "run the step that produces it")
-    run: Run = {}
+        raise InputError(path, f"{kind} file does not exist", "run the step that produces it")
+    out: dict = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             parts = line.split()
             if not parts:
                 continue
-            if len(parts) != 6:
-                raise InputError(path, f"line {lineno}: expected 6 columns 'qid Q0 docid rank score tag', "
-                                       f"got {len(parts)}", "regenerate the run file")
-            qid, _, docid, _, score, _ = parts
+            if len(parts) not in widths:
+                raise InputError(path, f"line {lineno}: expected {expected}, got {len(parts)} columns", fix)
+            qid, docid, value = (parts[c] for c in cols)
             try:
-                run.setdefault(qid, {})[docid] = float(score)
+                out.setdefault(qid, {})[docid] = convert(value)
             except ValueError:
-                raise InputError(path, f"line {lineno}: score {score!r} is not a number", "regenerate the run file")
-    if not run:
-        raise InputError(path, "run file is empty", "regenerate the run file")
-    return run
+                kind_of = "a number" if convert is float else "an integer"
+                raise InputError(path, f"line {lineno}: {value_name} {value!r} is not {kind_of}", fix)
+    if not out:
+        raise InputError(path, f"{kind} file is empty", fix)
+    return out
+
+
+def read_trec_run(path) -> Run:
+    return _read_trec(path, "run", (6,), "6 columns 'qid Q0 docid rank score tag'", (0, 2, 4), "score", float,
+                      "regenerate the run file")
 
 
 def write_trec_qrels(path, qrels: Qrels) -> None:
@@ -138,25 +146,8 @@ def write_trec_qrels(path, qrels: Qrels) -> None:
 
 
 def read_trec_qrels(path) -> Qrels:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "qrels file does not exist", "run the step that produces it")
-    qrels: Qrels = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) not in (3, 4):
-                raise InputError(path, f"line {lineno}: expected 'qid [iter] docid grade'", "fix the qrels file")
-            qid, docid, grade = parts[0], parts[-2], parts[-1]
-            try:
-                qrels.setdefault(qid, {})[docid] = int(grade)
-            except ValueError:
-                raise InputError(path, f"line {lineno}: grade {grade!r} is not an integer", "fix the qrels file")
-    if not qrels:
-        raise InputError(path, "qrels file is empty", "check the collection")
-    return qrels
+    return _read_trec(path, "qrels", (3, 4), "'qid [iter] docid grade'", (0, -2, -1), "grade", int,
+                      "fix the qrels file")
 
 
 @contextmanager

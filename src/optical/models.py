@@ -50,6 +50,16 @@ def setup_torch(threads: int, seed: int, device: str = "auto") -> torch.device:
     return dev
 
 
+def train_step(loss: torch.Tensor, model: nn.Module, opt, stage: str, step: int, clip: float = 1.0) -> None:
+    """One optimiser step with gradient clipping; a non-finite loss stops training loudly."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"{stage} loss is {loss.item()} at step {step}; lower {stage}.lr")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+
+
 # --- tokenizer ---------------------------------------------------------------------------
 
 def train_tokenizer(texts, vocab_size: int):

@@ -68,12 +68,7 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
         enc = tok(sample(cfg["batch_size"]), truncation=True, max_length=cfg["max_length"])
         batch = collator([{"input_ids": ids} for ids in enc["input_ids"]])
         loss = masked_lm_loss(model, batch["input_ids"].to(dev), batch["labels"].to(dev), tok.pad_token_id)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"MLM loss is {loss.item()} at step {step}; lower pretrain.lr")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        models.train_step(loss, model, opt, "pretrain", step)
         sched.step()
         losses.append(loss.item())
         if step % 100 == 0 or step == cfg["steps"] - 1:

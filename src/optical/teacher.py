@@ -45,12 +45,7 @@ def train_teacher(encoder_dir: str, triples_path: str, out_dir: str, cfg: dict, 
         scores = models.maxsim(qv, q["content"], dv, d["content"]) / cfg["temperature"]
         target = torch.arange(len(idx), device=dev)
         loss = torch.nn.functional.cross_entropy(scores, target)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"teacher loss is {loss.item()} at step {step}; lower teacher.lr")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        models.train_step(loss, model, opt, "teacher", step)
         losses.append(loss.item())
         accs.append((scores.argmax(1) == target).float().mean().item())
         if step % 100 == 0 or step == cfg["steps"] - 1:
