@@ -50,16 +50,6 @@ def write_json(path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def read_json(path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file does not exist", "run the step that produces it")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(path, f"not valid JSON ({e})", "delete it and rerun the step that writes it")
-
-
 def write_parquet(path, table: pa.Table | Mapping[str, list]) -> None:
     if not isinstance(table, pa.Table):
         table = pa.table(dict(table))
