@@ -27,7 +27,11 @@ def reduced_config(default: dict) -> dict:
     cfg["encoder"]["vocab_size"] = 1500
     cfg["pretrain"].update(steps=150, tokenizer_sentences=3000)
     cfg["teacher"].update(steps=200)
-    cfg["distill"].update(steps=60, eval_every=30, heldout_pairs=50)
+    cfg["distill"].update(steps=60, eval_every=30, heldout_pairs=50, checkpoint_every=20)
+    cfg["translate_train"].update(steps=40)
+    cfg["seeds"] = [1, 2]
+    cfg["data_efficiency"].update(bitext_pairs=[100], seeds=[1])
+    cfg["ablation"].update(ot_reg=[0.2], ot_max_iter=[], seeds=[2])
     cfg["candidates"].update(queries=40, depth=60)
     return cfg
 

@@ -22,11 +22,21 @@ def test_default_dag_job_counts(tmp_path, default_config):
                      "--directory", str(tmp_path), cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     counts = {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M)}
-    n_lang, n_seed = len(default_config["languages"]), len(default_config["seeds"])
-    trained = [s for s in default_config["systems"] if s != "random"]
+    cfg = default_config
+    n_lang, n_seed = len(cfg["languages"]), len(cfg["seeds"])
+    de, ab = cfg["data_efficiency"], cfg["ablation"]
+    n_de = len(de["bitext_pairs"]) * len(de["seeds"])  # extra runs per language and curve system
+    n_ab = (len(ab["ot_reg"]) + len(ab["ot_max_iter"])) * len(ab["seeds"]) * len(ab["languages"])
     assert counts["make_world"] == counts["pretrain"] == counts["report"] == 1
     assert counts["teacher"] == n_seed
     assert counts["collection"] == counts["bitext"] == counts["candidates"] == n_lang
-    assert counts["distill_optical"] == n_lang * n_seed
-    assert counts["rerank"] == n_lang * n_seed * len(trained)
-    assert counts["evaluate"] == n_lang * (n_seed * len(trained) + 1)
+    assert counts["translate_train_data"] == counts["bm25"] == n_lang
+    extra = {s: n_lang * n_de * (s in de["systems"]) + n_ab * (s in ab["systems"])
+             for s in ["optical", "sentence_kd", "token_kd_fixed", "optical_sentence"]}
+    for method, n_extra in extra.items():
+        assert counts[f"distill_{method}"] == n_lang * n_seed + n_extra, method
+    assert counts["translate_train"] == n_lang * n_seed
+    reranked = [s for s in cfg["systems"] if s not in ("random", "bm25")]
+    n_runs = n_lang * n_seed * len(reranked) + sum(extra.values())
+    assert counts["rerank"] == n_runs
+    assert counts["evaluate"] == n_runs + 2 * n_lang  # + random and bm25, one run each

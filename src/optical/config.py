@@ -46,5 +46,33 @@ def check_config(config: dict) -> None:
         if config[section][name] > enc["max_position_embeddings"]:
             raise ConfigError(key, f"{config[section][name]} exceeds encoder.max_position_embeddings="
                               f"{enc['max_position_embeddings']}")
-    if "optical" in config["systems"] and "direct" not in config["systems"]:
-        raise ConfigError("systems", "'optical' is compared against 'direct'; list both")
+    systems, seeds = config["systems"], config["seeds"]
+    compared = [s for s in systems if s not in ("random", "direct")]
+    if compared and "direct" not in systems:
+        raise ConfigError("systems", f"{compared} are compared against 'direct'; list 'direct' too")
+    de = config["data_efficiency"]
+    _subset(de["systems"], systems, "data_efficiency.systems", "systems")
+    _subset(de["seeds"], seeds, "data_efficiency.seeds", "seeds")
+    dist = config["distill"]
+    for code, spec in langs.items():
+        n_train = spec["bitext_pairs"] - min(dist["heldout_pairs"], spec["bitext_pairs"] // 5)
+        for n in de["bitext_pairs"] if de["systems"] else []:
+            if n >= n_train:
+                raise ConfigError("data_efficiency.bitext_pairs",
+                                  f"{n} is not smaller than the {n_train} training pairs of {code} "
+                                  f"(languages.{code}.bitext_pairs minus the held-out pairs)",
+                                  f"sizes below {n_train}; the full bitext is the main run")
+    ab = config["ablation"]
+    _subset(ab["systems"], systems, "ablation.systems", "systems")
+    _subset(ab["languages"], list(langs), "ablation.languages", "languages")
+    _subset(ab["seeds"], seeds, "ablation.seeds", "seeds")
+    if ab["systems"] and dist["ot"]["reg"] in ab["ot_reg"]:
+        raise ConfigError("ablation.ot_reg", f"{dist['ot']['reg']} is distill.ot.reg, i.e. the main run")
+    if ab["systems"] and dist["ot"]["max_iter"] in ab["ot_max_iter"]:
+        raise ConfigError("ablation.ot_max_iter", f"{dist['ot']['max_iter']} is distill.ot.max_iter, i.e. the main run")
+
+
+def _subset(values: list, allowed: list, key: str, of: str) -> None:
+    extra = [v for v in values if v not in allowed]
+    if extra:
+        raise ConfigError(key, f"{extra} are not in {of}", f"a subset of {of} = {allowed}")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from optical import io, models
+from optical.checkpoint import TrainState, fingerprint
 from optical.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def language_probs(sizes: dict[str, int], alpha: float) -> dict[str, float]:
 
 
 def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, seed: int,
-             threads: int = 1, device: str = "auto") -> dict:
+             threads: int = 1, device: str = "auto", state_dir: str | None = None) -> dict:
     from transformers import DataCollatorForLanguageModeling
 
     dev = models.setup_torch(threads, seed, device)
@@ -63,8 +64,16 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_linear(cfg["steps"], cfg["warmup_steps"]))
     torch.manual_seed(seed)  # the collator draws its masks from torch's global generator
     model.train()
-    losses = []
-    for step in range(cfg["steps"]):
+    state = TrainState(state_dir, fingerprint("pretrain", cfg, encoder_cfg, seed, files=list(mono.values())),
+                       cfg["checkpoint_every"])
+    loop = state.load(model, opt)
+    if loop is None:
+        loop = {"step": 0, "losses": []}
+    else:
+        sched.load_state_dict(loop["scheduler"])
+        rng.bit_generator.state = loop["rng"]
+    losses = loop["losses"]
+    for step in range(loop["step"], cfg["steps"]):  # loop["step"]: steps completed
         enc = tok(sample(cfg["batch_size"]), truncation=True, max_length=cfg["max_length"])
         batch = collator([{"input_ids": ids} for ids in enc["input_ids"]])
         loss = masked_lm_loss(model, batch["input_ids"].to(dev), batch["labels"].to(dev), tok.pad_token_id)
@@ -73,9 +82,12 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
         losses.append(loss.item())
         if step % 100 == 0 or step == cfg["steps"] - 1:
             log.info("step %d mlm_loss %.4f", step, float(np.mean(losses[-100:])))
+        state.maybe_save(step + 1, model, opt, {"losses": losses, "scheduler": sched.state_dict(),
+                                                "rng": rng.bit_generator.state})
     with io.atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
+    state.clear()
     return {"final_loss": float(np.mean(losses[-100:])), "vocab_size": len(tok), "probs": probs}
 
 

@@ -43,3 +43,19 @@ def paired_test(a, b, n_resamples: int = 10000, seed: int = 0) -> PairedTest:
         lo, hi = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
     return PairedTest(n=len(a), mean_a=float(a.mean()), mean_b=float(b.mean()), delta=float(d.mean()),
                       t_pvalue=t_p, perm_pvalue=perm_p, ci_low=lo, ci_high=hi)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (statsmodels), controlling the family-wise error rate."""
+    from statsmodels.stats.multitest import multipletests
+    p = np.asarray(pvalues, dtype=float)
+    if p.size == 0:
+        return p
+    return multipletests(p, method="holm")[1]
+
+
+def gap_closed(system: float, direct: float, oracle: float) -> float:
+    """Fraction of the direct-transfer gap to the translate-test ceiling that ``system`` closes:
+    (system - direct) / (oracle - direct); NaN when the ceiling does not beat direct."""
+    gap = oracle - direct
+    return float((system - direct) / gap) if gap > 1e-12 else float("nan")

@@ -12,7 +12,9 @@ low-resource language, and grade-1 documents are articles that link to it or tha
 
 Outputs (see :func:`write_world`): a WikiCLIR source tree that ``ir_datasets`` reads unchanged,
 an MS MARCO-style English training set, bitext Parquet per language, monolingual pretraining
-text per language, and gold English translations of every low-resource document.
+text per language, gold English translations of every low-resource document, and gold
+translations into each low-resource language of the English queries (for translated-query BM25)
+and of the MS MARCO passages (``mmarco/<code>_collection.tsv``, mMARCO-style, for translate-train).
 """
 
 from __future__ import annotations
@@ -257,16 +259,25 @@ def write_world(spec: WorldSpec, out: str | Path) -> dict:
     qids = _ids(rng, spec.n_subjects)
     en_articles = [world.article(s, rng) for s in world.subjects]
     src = out / "ir_datasets" / "wikiclir" / "source" / "wiki-clir"
-    lines = []
+    lines, firsts = [], []
     for qid, subj, art in zip(qids, world.subjects, en_articles):
         first = [w for w in art[0] if w != subj.name]
+        firsts.append(first)
         lines.append(f"{qid}\t{subj.name}\t{world.text(PIVOT, [first], rng)}")
     io.write_lines(src / "english" / "wiki_en.queries", lines)
 
+    manifest["msmarco"], passage_items = _write_msmarco(world, out / "msmarco")
     for code, ls in spec.languages.items():
         manifest["languages"][code] = _write_language(world, code, ls, qids, out, src)
-
-    manifest["msmarco"] = _write_msmarco(world, out / "msmarco")
+        # gold translations for the translate-train and translated-query BM25 baselines; own
+        # streams, so they change nothing else in the world
+        r = _rng(spec.seed, "query-translation", code)
+        io.write_lines(out / "translations" / f"wiki_en.{code}.queries",
+                       (f"{qid}\t{subj.name}\t{world.text(code, [first], r)}"
+                        for qid, subj, first in zip(qids, world.subjects, firsts)))
+        r = _rng(spec.seed, "mmarco", code)
+        io.write_lines(out / "mmarco" / f"{code}_collection.tsv",
+                       (f"{pid}\t{world.text(code, items, r)}" for pid, items in enumerate(passage_items)))
     # monolingual pretraining text: the imbalance between languages is the point
     for code, n in [(PIVOT, spec.english_mono_sentences)] + [(c, l.mono_sentences) for c, l in spec.languages.items()]:
         r = _rng(spec.seed, "mono", code)
@@ -317,19 +328,19 @@ def _write_language(world: World, code: str, ls: LanguageSpec, qids: list[str], 
     return {"documents": len(docs), "queries": len(docids), "qrels": len(rel), "bitext_pairs": ls.bitext_pairs}
 
 
-def _write_msmarco(world: World, out: Path) -> dict:
-    """MS MARCO passage layout: collection.tsv, queries.train.tsv, qrels.train.tsv, id triples."""
+def _write_msmarco(world: World, out: Path) -> tuple[dict, list]:
+    """MS MARCO passage layout: collection.tsv, queries.train.tsv, qrels.train.tsv, id triples.
+    Also returns each passage's concept sequence, from which translations are realised."""
     spec = world.spec
     rng = _rng(spec.seed, "msmarco")
     subjects = world.msmarco_subjects
     k = spec.msmarco_passages_per_subject
-    passages, owner = [], []
+    passages, items = [], []
     for si, s in enumerate(subjects):
         for _ in range(k):
             n = int(rng.integers(2, 4))
-            passages.append(world.text(PIVOT, [world.sentence(s, rng, with_name=rng.random() < 0.5)
-                                               for _ in range(n)], rng))
-            owner.append(si)
+            items.append([world.sentence(s, rng, with_name=rng.random() < 0.5) for _ in range(n)])
+            passages.append(world.text(PIVOT, items[-1], rng))
     by_subject = [list(range(si * k, si * k + k)) for si in range(len(subjects))]
     by_topic: dict[int, list[int]] = {}
     for si, s in enumerate(subjects):
@@ -355,4 +366,4 @@ def _write_msmarco(world: World, out: Path) -> dict:
     io.write_lines(out / "queries.train.tsv", queries)
     io.write_lines(out / "qrels.train.tsv", qrels)
     io.write_lines(out / "qidpidtriples.train.tsv", triples)
-    return {"passages": len(passages), "queries": len(queries), "triples": len(triples)}
+    return {"passages": len(passages), "queries": len(queries), "triples": len(triples)}, items

@@ -1,4 +1,4 @@
-"""Entropic optimal transport between token sets, batched with POT (``ot.batch``).
+"""Token- and sentence-level distillation losses; entropic OT batched with POT (``ot.batch``).
 
 OPTICAL's loss: the Frobenius inner product <P, C> of the transport plan P and the cost
 C = 1 - cos(student token, teacher token). P is computed without gradient (log-domain Sinkhorn,
@@ -43,12 +43,39 @@ def sinkhorn_plan(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, reg: flo
     return res.plan
 
 
-def ot_distill_loss(student: torch.Tensor, student_mask: torch.Tensor, teacher: torch.Tensor,
-                    teacher_mask: torch.Tensor, reg: float, max_iter: int, tol: float):
-    """Mean over valid pairs of <P, C>_F. Returns (loss or None, number of valid pairs).
+def fixed_plan(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, alignment: str) -> torch.Tensor:
+    """A hard alignment that is *not* solved by transport: each student token sends all its mass
+    ``a_i`` to one teacher token. Row marginals equal ``a``; column marginals are not enforced.
 
-    A pair is valid when both sides have at least one content token; a batch with none
-    returns (None, 0) so the caller can skip it instead of training on NaN.
+    - ``greedy``: the most similar teacher token (argmax cosine, as in SimAlign's argmax);
+    - ``position``: the teacher token at the same relative position among content tokens.
+    """
+    with torch.no_grad():
+        valid_t = b > 0
+        if alignment == "greedy":
+            j = cost.detach().masked_fill(~valid_t[:, None, :], float("inf")).argmin(dim=-1)   # (B, Ls)
+        elif alignment == "position":
+            rank_s = torch.cumsum((a > 0).long(), dim=-1) - 1                                      # rank among content
+            n_s = (a > 0).sum(-1, keepdim=True).clamp_min(1)
+            n_t = valid_t.sum(-1, keepdim=True).clamp_min(1)
+            target_rank = ((rank_s.clamp_min(0) * 2 + 1) * n_t) // (2 * n_s)                      # centre of the bin
+            t_pos = torch.argsort((~valid_t).long(), dim=-1, stable=True)                          # content positions first
+            j = torch.gather(t_pos, 1, target_rank.clamp(max=cost.shape[-1] - 1))
+        else:
+            raise ValueError(f"unknown alignment {alignment!r}; use greedy or position")
+        plan = torch.zeros_like(cost, dtype=a.dtype)
+        plan.scatter_(2, j[:, :, None], a[:, :, None])
+    return plan
+
+
+def token_distill_loss(student: torch.Tensor, student_mask: torch.Tensor, teacher: torch.Tensor,
+                       teacher_mask: torch.Tensor, plan_fn):
+    """Mean over valid pairs of <P, C>_F with P = ``plan_fn(cost, a, b)`` (computed without gradient).
+    Returns (loss or None, number of valid pairs).
+
+    OPTICAL and the fixed-alignment baseline both go through here, so they differ only in P. A
+    pair is valid when both sides have at least one content token; a batch with none (or a
+    non-finite plan) returns (None, 0) so the caller skips it instead of training on NaN.
     """
     valid = student_mask.any(dim=1) & teacher_mask.any(dim=1)
     n = int(valid.sum())
@@ -56,8 +83,38 @@ def ot_distill_loss(student: torch.Tensor, student_mask: torch.Tensor, teacher: 
         return None, 0
     s, t = student[valid], teacher[valid].detach()
     cost = token_cost(s, t)
-    plan = sinkhorn_plan(cost, uniform_marginals(student_mask[valid]), uniform_marginals(teacher_mask[valid]),
-                         reg, max_iter, tol).to(cost.dtype)
-    if not torch.isfinite(plan).all():
+    plan = plan_fn(cost, uniform_marginals(student_mask[valid]), uniform_marginals(teacher_mask[valid]))
+    plan = plan.to(cost.dtype)
+    if not torch.isfinite(plan).all() or not torch.isfinite(cost).all():
         return None, 0
     return (plan * cost).sum() / n, n
+
+
+def ot_distill_loss(student, student_mask, teacher, teacher_mask, reg: float, max_iter: int, tol: float):
+    """OPTICAL's loss: <P, C> with P the entropic OT plan between uniform token marginals."""
+    return token_distill_loss(student, student_mask, teacher, teacher_mask,
+                              lambda c, a, b: sinkhorn_plan(c, a, b, reg, max_iter, tol))
+
+
+def fixed_distill_loss(student, student_mask, teacher, teacher_mask, alignment: str):
+    """The fixed-alignment baseline's loss: <P, C> with P from :func:`fixed_plan`."""
+    return token_distill_loss(student, student_mask, teacher, teacher_mask,
+                              lambda c, a, b: fixed_plan(c, a, b, alignment))
+
+
+def pooled(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the content-token vectors: (B, L, D) -> (B, D); zero for a row without content."""
+    m = mask.to(vectors.dtype)[:, :, None]
+    return (vectors * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def sentence_distill_loss(student, student_mask, teacher, teacher_mask):
+    """Sentence-level KD (Reimers & Gurevych 2020): squared L2 distance between the student's
+    pooled vector of the foreign sentence and the teacher's pooled vector of its English side,
+    averaged over valid pairs. Returns (loss or None, number of valid pairs)."""
+    valid = student_mask.any(dim=1) & teacher_mask.any(dim=1)
+    n = int(valid.sum())
+    if n == 0:
+        return None, 0
+    d = pooled(student[valid], student_mask[valid]) - pooled(teacher[valid].detach(), teacher_mask[valid])
+    return (d ** 2).sum(-1).mean(), n

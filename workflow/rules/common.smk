@@ -1,4 +1,6 @@
 # Config validation, derived lists and helpers shared by the rule files.
+import copy
+
 from snakemake.utils import validate
 
 from optical.config import canonical, check_config
@@ -16,12 +18,16 @@ config.update(canonical(config))
 LANGS = sorted(config["languages"])
 SEEDS = [str(s) for s in config["seeds"]]
 SYSTEMS = list(config["systems"])
-TRAINED = {"direct", "optical", "translate_test_oracle"}
+BITEXT_METHODS = ["optical", "token_kd_fixed", "sentence_kd", "optical_sentence"]
+STUDENTS = BITEXT_METHODS + ["translate_train"]  # systems with their own document encoder
+UNTRAINED = {"random", "bm25"}  # one run, labelled seed 0
+RERANKED = [s for s in SYSTEMS if s not in UNTRAINED]
 SYNTHETIC = config["data"]["source"] == "synthetic"
 WORLD = "results/world"
 WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
 IRDS_HOME = f"{WORLD}/ir_datasets"
 WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
+STATE = "results/.state"  # resumable training state, outside every declared output
 REPORT_FILES = [
     "results/report/report.html",
     "results/report/report.md",
@@ -33,11 +39,53 @@ wildcard_constraints:
     lang="|".join(LANGS),
     seed=r"\d+",
     system="|".join(SYSTEMS),
+    variant=r"main|bitext\d+|reg[0-9.e+-]+|iter\d+",
 
 
 def system_seeds(system):
-    """Untrained reference systems have one run, labelled seed 0."""
-    return SEEDS if system in TRAINED else ["0"]
+    return ["0"] if system in UNTRAINED else SEEDS
+
+
+def variants(system, lang):
+    """(variant, seeds) of every run of ``system`` on ``lang``: the main run, plus bitext subsets
+    (data efficiency) and OT settings (ablation) where configured."""
+    out = [("main", system_seeds(system))]
+    de, ab = config["data_efficiency"], config["ablation"]
+    if system in de["systems"]:
+        out += [(f"bitext{n}", [str(s) for s in de["seeds"]]) for n in de["bitext_pairs"]]
+    if system in ab["systems"] and lang in ab["languages"]:
+        ab_seeds = [str(s) for s in ab["seeds"]]
+        out += [(f"reg{r:g}", ab_seeds) for r in ab["ot_reg"]]
+        out += [(f"iter{n}", ab_seeds) for n in ab["ot_max_iter"]]
+    return out
+
+
+def distill_params(method):
+    """Params of one bitext method: the shared budget, the OT settings (held-out diagnostic for
+    every method) and only this method's own keys, so editing one method's key reruns only it.
+    The variant overrides the OT setting or limits training to a bitext subset."""
+    d = config["distill"]
+    own = {"token_kd_fixed": ["fixed_alignment"], "optical_sentence": ["sentence_weight"]}.get(method, [])
+    keep = ["steps", "batch_size", "max_length", "lr", "heldout_pairs", "eval_every", "checkpoint_every", "ot"]
+
+    def params(wildcards):
+        cfg = {k: copy.deepcopy(d[k]) for k in keep + own}
+        train_pairs = None
+        v = wildcards.variant
+        if v.startswith("bitext"):
+            train_pairs = int(v[len("bitext"):])
+        elif v.startswith("reg"):
+            cfg["ot"]["reg"] = float(v[len("reg"):])
+        elif v.startswith("iter"):
+            cfg["ot"]["max_iter"] = int(v[len("iter"):])
+        return {"cfg": cfg, "train_pairs": train_pairs}
+
+    return params
+
+
+def state_dir(system):
+    """Where a student's resumable training state lives (outside its declared output)."""
+    return lambda w: f"{STATE}/{system}/{w.lang}/{w.variant}/seed{w.seed}"
 
 
 def wikiclir_files(lang):
@@ -49,16 +97,26 @@ def wikiclir_files(lang):
     }
 
 
-METRIC_KEYS = [
-    (lang, system, seed)
+RUN_KEYS = [
+    (lang, system, variant, seed)
     for lang in LANGS
     for system in SYSTEMS
-    for seed in system_seeds(system)
+    for variant, seeds in variants(system, lang)
+    for seed in seeds
 ]
 
 
 def all_metric_files():
-    return [f"results/metrics/{l}/{sy}/seed{se}.parquet" for l, sy, se in METRIC_KEYS]
+    return [f"results/metrics/{l}/{sy}/{v}/seed{se}.parquet" for l, sy, v, se in RUN_KEYS]
+
+
+def training_dirs():
+    """Every trained student, for the report's training curves."""
+    return [
+        f"results/models/{sy}/{l}/{v}/seed{se}"
+        for l, sy, v, se in RUN_KEYS
+        if sy in STUDENTS
+    ]
 
 
 def rerank_inputs(w):
@@ -69,8 +127,8 @@ def rerank_inputs(w):
         "queries": f"results/data/{w.lang}/queries.parquet",
         "candidates": f"results/candidates/{w.lang}.run",
     }
-    if w.system == "optical":
-        inputs["doc_model"] = f"results/models/optical/{w.lang}/seed{w.seed}"
+    if w.system in STUDENTS:
+        inputs["doc_model"] = f"results/models/{w.system}/{w.lang}/{w.variant}/seed{w.seed}"
     else:
         inputs["doc_model"] = teacher
     if w.system == "translate_test_oracle":
@@ -83,4 +141,4 @@ def rerank_inputs(w):
 def run_file(w):
     if w.system == "random":
         return f"results/candidates/{w.lang}.run"
-    return f"results/runs/{w.lang}/{w.system}/seed{w.seed}.run"
+    return f"results/runs/{w.lang}/{w.system}/{w.variant}/seed{w.seed}.run"

@@ -7,6 +7,10 @@ rule make_world:
         documents=[wikiclir_files(l)["documents"] for l in WORLD_LANGS],
         qrels=[wikiclir_files(l)["qrels"] for l in WORLD_LANGS],
         translations=expand(f"{WORLD}/translations/wiki_{{l}}.en.documents", l=WORLD_LANGS),
+        query_translations=expand(
+            f"{WORLD}/translations/wiki_en.{{l}}.queries", l=WORLD_LANGS
+        ),
+        mmarco=expand(f"{WORLD}/mmarco/{{l}}_collection.tsv", l=WORLD_LANGS),
         bitext=expand(f"{WORLD}/bitext/en-{{l}}.parquet", l=WORLD_LANGS),
         mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + WORLD_LANGS),
         msmarco=multiext(
@@ -62,6 +66,25 @@ rule teacher_data:
         code=code_hash("msmarco", "io"),
     log:
         "logs/teacher_data.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/teacher_data.py"
+
+
+rule translate_train_data:
+    input:
+        collection=f"{WORLD}/mmarco/{{lang}}_collection.tsv",
+        queries=f"{WORLD}/msmarco/queries.train.tsv",
+        triples=f"{WORLD}/msmarco/qidpidtriples.train.tsv",
+    output:
+        "results/data/{lang}/translate_train.parquet",
+    params:
+        max_triples=0,
+        seed=0,
+        code=code_hash("msmarco", "io"),
+    log:
+        "logs/translate_train_data/{lang}.log",
     conda:
         "../../envs/optical.yaml"
     script:

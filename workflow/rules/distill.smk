@@ -1,25 +1,60 @@
-# OPTICAL: one student per language and seed, distilled from the teacher on bitext only.
+# Students: one rule per bitext method (same budget, same held-out split), and translate-train.
+# Each student is a copy of its seed's teacher whose document encoder learns the foreign side.
 
 
-rule distill_optical:
+for _method in BITEXT_METHODS:
+
+    rule:
+        name:
+            f"distill_{_method}"
+        input:
+            teacher="results/models/teacher/seed{seed}",
+            bitext="results/data/{lang}/bitext.parquet",
+        output:
+            directory(f"results/models/{_method}/{{lang}}/{{variant}}/seed{{seed}}"),
+        params:
+            method=_method,
+            distill=distill_params(_method),
+            state=state_dir(_method),
+            device=config["device"],
+            code=code_hash("distill", "transport", "checkpoint", "models", "io"),
+        threads: 1
+        priority: 5
+        resources:
+            gpu=1,
+        log:
+            f"logs/distill_{_method}/{{lang}}/{{variant}}/seed{{seed}}.log",
+        benchmark:
+            f"results/benchmarks/distill_{_method}/{{lang}}/{{variant}}/seed{{seed}}.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/distill.py"
+
+
+rule translate_train:
     input:
         teacher="results/models/teacher/seed{seed}",
-        bitext="results/data/{lang}/bitext.parquet",
+        triples="results/data/{lang}/translate_train.parquet",
     output:
-        directory("results/models/optical/{lang}/seed{seed}"),
+        directory("results/models/translate_train/{lang}/{variant}/seed{seed}"),
     params:
-        distill=config["distill"],
+        train=lambda w: {
+            **config["translate_train"],
+            "temperature": config["teacher"]["temperature"],
+        },
+        state=state_dir("translate_train"),
         device=config["device"],
-        code=code_hash("distill", "transport", "models", "io"),
+        code=code_hash("teacher", "checkpoint", "models", "io"),
     threads: 1
     priority: 5
     resources:
         gpu=1,
     log:
-        "logs/distill_optical/{lang}/seed{seed}.log",
+        "logs/translate_train/{lang}/{variant}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/distill_optical/{lang}/seed{seed}.tsv"
+        "results/benchmarks/translate_train/{lang}/{variant}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
-        "../scripts/distill_optical.py"
+        "../scripts/translate_train.py"

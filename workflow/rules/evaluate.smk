@@ -1,11 +1,30 @@
 # Evaluation: every system re-ranks the same candidates; ir-measures scores each run per query.
 
 
+rule bm25:
+    input:
+        docs="results/data/{lang}/docs.parquet",
+        queries=f"{WORLD}/translations/wiki_en.{{lang}}.queries",
+        candidates="results/candidates/{lang}.run",
+    output:
+        "results/runs/{lang}/bm25/main/seed0.run",
+    params:
+        bm25=config["bm25"],
+        query_field=config["data"]["query_field"],
+        code=code_hash("bm25", "wikiclir", "io"),
+    log:
+        "logs/bm25/{lang}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/bm25.py"
+
+
 rule rerank:
     input:
         unpack(rerank_inputs),
     output:
-        "results/runs/{lang}/{system}/seed{seed}.run",
+        "results/runs/{lang}/{system}/{variant}/seed{seed}.run",
     params:
         batch_size=config["evaluation"]["rerank_batch_size"],
         device=config["device"],
@@ -13,10 +32,12 @@ rule rerank:
     threads: 1
     resources:
         gpu=1,
+    wildcard_constraints:
+        system="|".join(RERANKED) or "none",
     log:
-        "logs/rerank/{lang}/{system}/seed{seed}.log",
+        "logs/rerank/{lang}/{system}/{variant}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/rerank/{lang}/{system}/seed{seed}.tsv"
+        "results/benchmarks/rerank/{lang}/{system}/{variant}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -28,13 +49,13 @@ rule evaluate:
         run=run_file,
         qrels="results/candidates/{lang}.qrels",
     output:
-        "results/metrics/{lang}/{system}/seed{seed}.parquet",
+        "results/metrics/{lang}/{system}/{variant}/seed{seed}.parquet",
     params:
         measures=config["evaluation"]["measures"],
         threshold=config["evaluation"]["relevance_threshold"],
         code=code_hash("evaluate", "io"),
     log:
-        "logs/evaluate/{lang}/{system}/seed{seed}.log",
+        "logs/evaluate/{lang}/{system}/{variant}/seed{seed}.log",
     conda:
         "../../envs/optical.yaml"
     script:

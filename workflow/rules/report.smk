@@ -1,14 +1,10 @@
-# Report: tables, paired tests and plots from every per-query metric.
+# Report: tables, corrected paired tests, gap-closed, data-efficiency and bias views.
 
 
 rule report:
     input:
         metrics=all_metric_files(),
-        training=expand(
-            "results/models/optical/{lang}/seed{seed}", lang=LANGS, seed=SEEDS
-        )
-        if "optical" in SYSTEMS
-        else [],
+        training=training_dirs(),
     output:
         html="results/report/report.html",
         md="results/report/report.md",
@@ -18,6 +14,7 @@ rule report:
         languages=LANGS,
         measures=config["evaluation"]["measures"],
         threshold=config["evaluation"]["relevance_threshold"],
+        alpha=config["evaluation"]["alpha"],
         baseline="direct",
         code=code_hash("report", "stats", "io"),
     localrule: True

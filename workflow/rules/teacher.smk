@@ -10,8 +10,9 @@ rule pretrain:
         langs=[PIVOT] + WORLD_LANGS,
         pretrain=config["pretrain"],
         encoder=config["encoder"],
+        state=f"{STATE}/pretrain",
         device=config["device"],
-        code=code_hash("pretrain", "models", "io"),
+        code=code_hash("pretrain", "checkpoint", "models", "io"),
     threads: 2
     priority: 10  # critical path: start before the small data jobs
     resources:
@@ -34,8 +35,9 @@ rule teacher:
         directory("results/models/teacher/seed{seed}"),
     params:
         teacher=config["teacher"],
+        state=lambda w: f"{STATE}/teacher/seed{w.seed}",
         device=config["device"],
-        code=code_hash("teacher", "models", "io"),
+        code=code_hash("teacher", "checkpoint", "models", "io"),
     threads: 2
     priority: 10  # critical path: start before the small data jobs
     resources:

@@ -10,7 +10,8 @@ from optical.evaluate import evaluate_run
 w, p = snakemake.wildcards, snakemake.params
 rows = evaluate_run(snakemake.input.qrels, snakemake.input.run, p.measures, p.threshold)
 io.write_parquet(snakemake.output[0], {
-    "language": [w.lang] * len(rows), "system": [w.system] * len(rows), "seed": [int(w.seed)] * len(rows),
+    "language": [w.lang] * len(rows), "system": [w.system] * len(rows),
+    "variant": [w.variant] * len(rows), "seed": [int(w.seed)] * len(rows),
     "query_id": [r["query_id"] for r in rows], "measure": [r["measure"] for r in rows],
     "value": [r["value"] for r in rows]})
 logging.info("%d per-query values", len(rows))

@@ -15,5 +15,5 @@ if inp.docs.endswith(".parquet"):
 else:
     texts = read_translations(inp.docs)
 stats = rerank(inp.query_model, inp.doc_model, inp.queries, texts, inp.candidates, snakemake.output[0],
-               tag=f"{w.system}-seed{w.seed}", batch_size=p.batch_size, threads=snakemake.threads, device=p.device)
+               tag=f"{w.system}-{w.variant}-seed{w.seed}", batch_size=p.batch_size, threads=snakemake.threads, device=p.device)
 logging.info("re-ranked: %s", stats)

@@ -8,5 +8,6 @@ from optical.teacher import train_teacher
 
 p = snakemake.params
 stats = train_teacher(snakemake.input.encoder, snakemake.input.triples, snakemake.output[0], p.teacher,
-                      seed=int(snakemake.wildcards.seed), threads=snakemake.threads, device=p.device)
+                      seed=int(snakemake.wildcards.seed), threads=snakemake.threads, device=p.device,
+                      state_dir=p.state)
 logging.info("teacher done: %s", stats)

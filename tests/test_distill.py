@@ -1,0 +1,171 @@
+"""Each student-training method changes what it should, and an interrupted run resumes exactly."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from optical import distill as distill_mod
+from optical import models, teacher as teacher_mod
+from optical.distill import distill, split_bitext
+
+ENC = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64, "max_position_embeddings": 48}
+EN = "the dog runs home fast . a cat sleeps on the warm mat . big red house near old tree".split(" . ")
+XX = "ka dobo runa homu fasti . a kati slipa on ta warmu mati . biga reda hausa nira olda tri".split(" . ")
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    from transformers import BertModel
+    d = tmp_path_factory.mktemp("teacher") / "seed1"
+    tok = models.train_tokenizer((EN + XX) * 30, 120)
+    torch.manual_seed(0)
+    bert = BertModel(models.build_mlm(len(tok), ENC).config, add_pooling_layer=False)
+    models.ColBERT(bert, 16, 16, 32).save(d, tok)
+    return d
+
+
+@pytest.fixture(scope="module")
+def bitext(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    src, tgt = [], []
+    for _ in range(120):  # sentences built from aligned phrase pairs
+        k = rng.choice(len(EN), 2)
+        src.append(" ".join(EN[i] for i in k))
+        tgt.append(" ".join(XX[i] for i in k))
+    path = tmp_path_factory.mktemp("bitext") / "bitext.parquet"
+    pq.write_table(pa.table({"src": src, "tgt": tgt}), path)
+    return path
+
+
+def _cfg(**kw):
+    cfg = {"steps": 30, "batch_size": 8, "max_length": 24, "lr": 1e-3, "heldout_pairs": 20, "eval_every": 10,
+           "checkpoint_every": 10, "fixed_alignment": "position", "sentence_weight": 1.0,
+           "ot": {"reg": 0.05, "max_iter": 50, "tol": 1e-4}}
+    cfg.update(kw)
+    return cfg
+
+
+def _weights(d):
+    return load_file(str(d / "model.safetensors"))
+
+
+@pytest.mark.parametrize("method,metric", [("optical", "ot"), ("token_kd_fixed", "objective"),
+                                           ("sentence_kd", "sentence"), ("optical_sentence", "objective")])
+def test_each_method_lowers_its_own_heldout_loss(teacher_dir, bitext, tmp_path, method, metric):
+    out = distill(method, str(teacher_dir), str(bitext), str(tmp_path / "s"), _cfg(), seed=1)
+    curve = out["heldout_curve"]
+    assert curve[-1][metric] < 0.9 * curve[0][metric], curve
+    info = json.loads((tmp_path / "s" / "training.json").read_text())
+    assert info["method"] == method and info["heldout_pairs"] == 20 and info["train_pairs"] == 100
+
+
+def test_only_the_student_changes(teacher_dir, bitext, tmp_path):
+    before = _weights(teacher_dir)
+    distill("sentence_kd", str(teacher_dir), str(bitext), str(tmp_path / "s"), _cfg(steps=5), seed=1)
+    after_teacher, student = _weights(teacher_dir), _weights(tmp_path / "s")
+    assert all(torch.equal(before[k], after_teacher[k]) for k in before)
+    assert any(not torch.equal(before[k], student[k]) for k in before)
+
+
+def test_fixed_and_ot_methods_differ_only_in_the_plan(teacher_dir, bitext, tmp_path, monkeypatch):
+    """With the plan function swapped for the OT one, token_kd_fixed trains exactly like optical."""
+    import optical.transport as tr
+    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "ot"), _cfg(steps=6), seed=3)
+    monkeypatch.setattr(distill_mod, "fixed_distill_loss",
+                        lambda s, sm, t, tm, alignment: tr.ot_distill_loss(s, sm, t, tm, 0.05, 50, 1e-4))
+    distill("token_kd_fixed", str(teacher_dir), str(bitext), str(tmp_path / "fx"), _cfg(steps=6), seed=3)
+    a, b = _weights(tmp_path / "ot"), _weights(tmp_path / "fx")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_subsets_are_nested_and_heldout_is_fixed():
+    held, train = split_bitext(1000, 100)
+    assert len(held) == 100 and not set(held) & set(train)
+    assert set(train[:200]) <= set(train[:800])
+    held2, _ = split_bitext(1000, 100)
+    assert np.array_equal(held, held2)
+
+
+def test_subset_larger_than_training_split_is_an_error(teacher_dir, bitext, tmp_path):
+    from optical.errors import InputError
+    with pytest.raises(InputError, match="subset of 500"):
+        distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "s"), _cfg(), seed=1, train_pairs=500)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_interrupted_distillation_resumes_bitwise(teacher_dir, bitext, tmp_path, monkeypatch):
+    cfg = _cfg(steps=25, checkpoint_every=5)
+    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "full"), cfg, seed=2)
+
+    real_step = models.train_step
+
+    def dying_step(loss, model, opt, stage, step, clip=1.0):
+        if step == 13:
+            raise Killed()
+        return real_step(loss, model, opt, stage, step, clip)
+
+    state = tmp_path / "state"
+    monkeypatch.setattr(models, "train_step", dying_step)
+    with pytest.raises(Killed):
+        distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "resumed"), cfg, seed=2, state_dir=str(state))
+    assert not (tmp_path / "resumed").exists()  # nothing that looks finished
+    assert (state / "state.pt").exists()
+    monkeypatch.setattr(models, "train_step", real_step)
+    out = distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "resumed"), cfg, seed=2,
+                  state_dir=str(state))
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "resumed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    full = json.loads((tmp_path / "full" / "training.json").read_text())
+    assert out["heldout_curve"] == full["heldout_curve"]
+    assert not state.exists()  # cleared once the output is in place
+
+
+def test_state_from_another_config_is_not_resumed(teacher_dir, bitext, tmp_path, monkeypatch):
+    state = tmp_path / "state"
+    real_step = models.train_step
+
+    def dying_step(loss, model, opt, stage, step, clip=1.0):
+        if step == 8:
+            raise Killed()
+        return real_step(loss, model, opt, stage, step, clip)
+
+    monkeypatch.setattr(models, "train_step", dying_step)
+    with pytest.raises(Killed):
+        distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "x"), _cfg(steps=10, checkpoint_every=5),
+                seed=2, state_dir=str(state))
+    monkeypatch.setattr(models, "train_step", real_step)
+    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "x"), _cfg(steps=10, checkpoint_every=5, lr=5e-4),
+            seed=2, state_dir=str(state))
+    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "ref"), _cfg(steps=10, checkpoint_every=5, lr=5e-4),
+            seed=2)
+    a, b = _weights(tmp_path / "x"), _weights(tmp_path / "ref")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_translate_train_lowers_ranking_loss_and_keeps_query_encoder(teacher_dir, tmp_path):
+    rng = np.random.default_rng(1)
+    words = " ".join(EN).split()
+    lexicon = dict(zip(words, " ".join(XX).split()))
+    q, pos, neg = [], [], []
+    for _ in range(200):
+        s, o = rng.choice(words, 4), rng.choice(words, 4)
+        q.append(" ".join(s))
+        pos.append(" ".join(lexicon[w] for w in s))
+        neg.append(" ".join(lexicon[w] for w in o))
+    path = tmp_path / "tt.parquet"
+    pq.write_table(pa.table({"query": q, "pos": pos, "neg": neg}), path)
+    before = _weights(teacher_dir)
+    cfg = {"steps": 60, "batch_size": 8, "lr": 1e-3, "temperature": 0.25, "checkpoint_every": 0}
+    stats = teacher_mod.train_translate_train(str(teacher_dir), str(path), str(tmp_path / "tt"), cfg, seed=1)
+    assert stats["final_loss"] < 0.8 * stats["first_loss"], stats
+    assert json.loads((tmp_path / "tt" / "training.json").read_text())["final_loss"] == stats["final_loss"]
+    after = _weights(teacher_dir)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # queries stay with the frozen teacher
