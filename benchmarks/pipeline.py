@@ -1,11 +1,11 @@
 """Speed targets of the default pipeline, measured (not asserted; see the README for numbers).
 
-    python benchmarks/pipeline.py [--workdir DIR] [--skip-cold]
+    python benchmarks/pipeline.py [--workdir DIR] [--skip-cold] [--stages-only]
 
-1. cold ``snakemake --cores 2`` of config/config.yaml in a fresh copy of the workflow (target <= 10 min);
+1. cold ``snakemake --cores 2`` of config/config.yaml in a fresh copy of the workflow;
 2. a second run with nothing changed (target <= 3 s, no job);
 3. which jobs a changed distillation key reruns (dry run);
-4. one OPTICAL step (teacher fwd + student fwd/bwd + batched Sinkhorn + AdamW) at batch 32, length 64;
+4. one training step of each bitext method (teacher fwd + student fwd/bwd + loss + AdamW), batch 32, length 64;
 5. wall time and peak memory per stage from Snakemake's ``benchmark:`` files.
 """
 
@@ -56,11 +56,13 @@ def stage_table(workdir: Path) -> list[tuple[str, int, float, float]]:
     return [(r, *v) for r, v in sorted(acc.items())]
 
 
-def ot_step_ms(steps: int = 20) -> float:
+def step_ms(method: str = "optical", steps: int = 20) -> float:
+    """Median wall time of one bitext training step of ``method`` (teacher fwd + student fwd/bwd +
+    loss + AdamW) at batch 32, length 64, on random token ids."""
     import torch
 
     from optical import models
-    from optical.transport import ot_distill_loss
+    from optical.distill import method_loss
     from transformers import BertModel
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -79,13 +81,12 @@ def ot_step_ms(steps: int = 20) -> float:
     att = torch.ones_like(ids)
     mask = torch.ones(32, 64, dtype=torch.bool)
     mask[:, 0] = mask[:, -1] = False
-    o = cfg["distill"]["ot"]
     times = []
     for i in range(steps + 3):
         t = time.perf_counter()
         with torch.no_grad():
             tv = teacher(ids, att)
-        loss, _ = ot_distill_loss(student(ids.flip(1), att), mask, tv, mask, o["reg"], o["max_iter"], o["tol"])
+        loss, _ = method_loss(method, cfg["distill"], student(ids.flip(1), att), mask, tv, mask)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -98,12 +99,17 @@ def ot_step_ms(steps: int = 20) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", type=Path, help="reuse this directory (default: a fresh temp dir)")
-    ap.add_argument("--skip-cold", action="store_true", help="only time the OT step")
+    ap.add_argument("--skip-cold", action="store_true", help="only time the training steps")
+    ap.add_argument("--stages-only", action="store_true", help="only print the stage table of --workdir")
     args = ap.parse_args()
-    print(f"OT distillation step, batch 32, length 64, 2 threads: {ot_step_ms():.1f} ms (median)")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="optical-bench-"))
+    if args.stages_only:
+        print_stages(work)
+        return
+    for method in ("optical", "token_kd_fixed", "sentence_kd", "optical_sentence"):
+        print(f"{method} step, batch 32, length 64, 2 threads: {step_ms(method):.1f} ms (median)")
     if args.skip_cold:
         return
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="optical-bench-"))
     if not (work / "Snakefile").exists():
         copy_workflow(work)
     sm = [sys.executable, "-m", "snakemake", "--cores", "2"]
@@ -121,10 +127,14 @@ def main() -> None:
     _, out = run(sm + ["-n", "--configfile", "changed.yaml"], work)
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M))
     print("changing distill.lr reruns:", {k: v for k, v in stats.items() if k != "total"})
-    print("\n| stage | jobs | wall s (sum) | peak RSS MiB (max) |\n|---|---|---|---|")
-    for rule, n, s, rss in stage_table(work):
-        print(f"| {rule} | {n} | {s:.1f} | {rss:.0f} |")
+    print_stages(work)
     print(f"\nworkdir: {work}")
+
+
+def print_stages(work: Path) -> None:
+    print("\n| stage | jobs | wall s (sum) | wall s (mean) | peak RSS MiB (max) |\n|---|---|---|---|---|")
+    for rule, n, s, rss in stage_table(work):
+        print(f"| {rule} | {n} | {s:.1f} | {s / n:.1f} | {rss:.0f} |")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,14 @@ SCHEMA_CASES = [
     ("bad query field", "data.query_field", "body", "'body' is not one of"),
     ("OT probability out of range", "world.languages.sw.coverage", 1.5, "coverage"),
     ("no languages", "languages", {}, "languages"),
+    ("unknown fixed alignment", "distill.fixed_alignment", "diagonal", "'diagonal' is not one of"),
+    ("negative sentence weight", "distill.sentence_weight", -1, "sentence_weight"),
+    ("bm25 b above 1", "bm25.b", 1.5, "1.5 is greater than the maximum of 1"),
+    ("alpha of 1", "evaluation.alpha", 1.0, "alpha"),
+    ("negative checkpoint interval", "distill.checkpoint_every", -5, "checkpoint_every"),
+    ("unknown data-efficiency system", "data_efficiency.systems", ["direct"], "'direct' is not one of"),
+    ("zero ablation regulariser", "ablation.ot_reg", [0.0], "ot_reg"),
+    ("missing translate_train section", "translate_train", _DELETE, "'translate_train' is a required property"),
 ]
 
 
@@ -72,6 +80,13 @@ SEMANTIC_CASES = [
     ("sequence longer than positions", "teacher.doc_max_length", 4096, "teacher.doc_max_length",
      "max_position_embeddings", {}),
     ("optical without its baseline", "systems", ["optical"], "systems", "'direct'", {}),
+    ("curve system not run", "data_efficiency.systems", ["optical_sentence"], "data_efficiency.systems",
+     "are not in systems", {"systems": ["direct", "optical"]}),
+    ("curve seed not run", "data_efficiency.seeds", [9], "data_efficiency.seeds", "are not in seeds", {}),
+    ("subset as large as the bitext", "data_efficiency.bitext_pairs", [2800], "data_efficiency.bitext_pairs",
+     "is not smaller than the 2800 training pairs", {}),
+    ("ablation language not evaluated", "ablation.languages", ["vi"], "ablation.languages", "are not in languages", {}),
+    ("ablation value equal to the main run", "ablation.ot_reg", [0.05], "ablation.ot_reg", "the main run", {}),
 ]
 
 
@@ -79,6 +94,8 @@ SEMANTIC_CASES = [
 def test_cross_key_checks(default_config, case, key, value, named, message, extra):
     cfg = copy.deepcopy(default_config)
     _set(cfg, key, value)
+    if "systems" in extra:
+        cfg["systems"] = extra["systems"]
     if "drop_world" in extra:
         del cfg["world"]["languages"][extra["drop_world"]]
         named, message = "languages.tl", "is not a language of the synthetic world"

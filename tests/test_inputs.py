@@ -42,6 +42,26 @@ def _candidates(tmp_path, depth):
     make_candidates(docs, qs, qrels, str(tmp_path / "out.parquet"), str(tmp_path / "out.qrels"), 5, depth, 0)
 
 
+def _bm25(tmp_path, queries_tsv, run_lines, docs=("d1", "d2")):
+    from optical.bm25 import bm25_rerank, read_translated_queries
+    (tmp_path / "q.tsv").write_text(queries_tsv)
+    (tmp_path / "cand.run").write_text(run_lines)
+    queries = read_translated_queries(tmp_path / "q.tsv", "first_sent")
+    bm25_rerank({d: "ka wa" for d in docs}, queries, str(tmp_path / "cand.run"), str(tmp_path / "out.run"), 0.9, 0.4)
+
+
+def _mismatched_tokenizer(tmp_path):
+    from transformers import BertModel
+    from optical import models
+    enc = {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32, "max_position_embeddings": 32}
+    small = models.train_tokenizer(["ka ku wa mba", "the dog runs"] * 20, 40)
+    big = models.train_tokenizer([f"w{i} x{i} y{i}" for i in range(400)], 400)
+    bert = BertModel(models.build_mlm(len(small), enc).config, add_pooling_layer=False)
+    models.ColBERT(bert, 8, 16, 24).save(tmp_path / "model", small)
+    big.save_pretrained(tmp_path / "model")  # a tokenizer from another model
+    models.ColBERT.load(tmp_path / "model")
+
+
 CASES = [
     ("empty bitext", lambda t: _bitext_case(t, [], []), "bt.parquet", "has no rows"),
     ("one-sided bitext (empty target)", lambda t: _bitext_case(t, ["a", "b", "c"], ["x", "", "z"]), "bt.parquet",
@@ -64,6 +84,14 @@ CASES = [
      "q.tsv", "line 1: expected 2 tab-separated columns"),
     ("candidate depth beyond the collection", lambda t: _candidates(t, depth=10), "docs.parquet",
      "fewer than candidates.depth=10"),
+    ("translated queries without a title column", lambda t: _bm25(t, "q1\tka wa\n", "q1 Q0 d1 1 1 c\n"), "q.tsv",
+     "line 1: expected 'query_id<TAB>title<TAB>text'"),
+    ("candidate query without a translation", lambda t: _bm25(t, "q1\tT\tka\n", "q2 Q0 d1 1 1 c\n"), "cand.run",
+     "query 'q2' has no translation"),
+    ("candidate document without text", lambda t: _bm25(t, "q1\tT\tka\n", "q1 Q0 d9 1 1 c\n"), "cand.run",
+     "document 'd9' has no text"),
+    ("tokenizer that does not match the model", _mismatched_tokenizer, "model",
+     "but the model's vocab_size is"),
 ]
 
 
@@ -73,7 +101,7 @@ def test_corrupt_input_is_named(tmp_path, case, make, file, message):
         make(tmp_path)
     assert file in str(err.value) and message in str(err.value), str(err.value)
     assert "fix:" in str(err.value)
-    assert not (tmp_path / "out.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(("out", ".out"))]
 
 
 def test_mismatched_bitext_sides():

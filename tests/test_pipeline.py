@@ -64,7 +64,15 @@ def test_report_files_exist_and_parse(pipeline):
     assert html.startswith("<!doctype html>") and "data:image/png;base64," in html
     for lang in cfg["languages"]:
         assert f"en→{lang}" in md
-    assert "paired t p" in md and "permutation p" in md
+    assert "t p (Holm)" in md and "permutation p (Holm)" in md and "95% bootstrap CI" in md
+    for section in ("## Summary", "## Gap closed and language bias", "## Data efficiency", "## OT ablation",
+                    "## Methods"):
+        assert section in md, section
+    for fig in ("systems.png", "gap_closed.png", "language_bias.png", "data_efficiency.png", "distill_curve.png"):
+        assert (report / fig).stat().st_size > 1000, fig
+    from optical.report import SYSTEM_NAMES
+    for system in cfg["systems"]:
+        assert SYSTEM_NAMES[system] in md, system
 
 
 def test_metrics_parquet_holds_every_per_query_number(pipeline):
@@ -73,9 +81,18 @@ def test_metrics_parquet_holds_every_per_query_number(pipeline):
     assert set(df.language) == set(cfg["languages"])
     assert set(df.system) == set(cfg["systems"])
     assert set(df.measure) == set(cfg["evaluation"]["measures"])
-    n_q = df.groupby(["language", "system", "seed", "measure"]).query_id.nunique()
+    n_q = df.groupby(["language", "system", "variant", "seed", "measure"]).query_id.nunique()
     assert (n_q == cfg["candidates"]["queries"]).all()
     assert df.value.between(0, 1).all()
+    main = df[df.variant == "main"]
+    for system in cfg["systems"]:  # every trained system with every seed, per language
+        seeds = set(main[main.system == system].seed)
+        assert seeds == ({0} if system in ("random", "bm25") else set(cfg["seeds"])), system
+    subsets = df[df.variant.str.startswith("bitext")]
+    assert set(subsets.system) == set(cfg["data_efficiency"]["systems"])
+    assert set(subsets.train_pairs) == set(cfg["data_efficiency"]["bitext_pairs"])
+    full = main[main.system == "optical"].train_pairs.unique()
+    assert len(full) == 1 and full[0] > max(cfg["data_efficiency"]["bitext_pairs"])
 
 
 def test_teacher_beats_random_on_the_english_side(pipeline):
@@ -86,17 +103,34 @@ def test_teacher_beats_random_on_the_english_side(pipeline):
         assert ndcg[(lang, "translate_test_oracle")] > ndcg[(lang, "random")] + 0.1, ndcg
 
 
+def _row(md: str, heading: str, label: str) -> list[str]:
+    section = md.split(heading)[1].split("\n## ")[0]
+    row = next(l for l in section.splitlines() if l.startswith(f"| {label}"))
+    return [c.strip() for c in row.strip("|").split("|")][1:]
+
+
 def test_report_numbers_are_recomputed_from_the_parquet(pipeline):
+    from optical.report import SYSTEM_NAMES
     work, cfg = pipeline
     df = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
+    main = df[df.variant == "main"]
     md = (work / "results" / "report" / "report.md").read_text()
-    for lang in cfg["languages"]:
-        section = md.split(f"## en→{lang}: systems × measures")[1].split("##")[0]
-        row = next(l for l in section.splitlines() if l.startswith("| OPTICAL"))
-        cells = [c.strip() for c in row.strip("|").split("|")][1:]
+    langs = sorted(cfg["languages"])
+    for lang in langs:
+        cells = _row(md, f"## en→{lang}: systems × measures", "OPTICAL")
         for measure, cell in zip(cfg["evaluation"]["measures"], cells):
-            expected = df[(df.language == lang) & (df.system == "optical") & (df.measure == measure)].value.mean()
-            assert float(cell.split()[0]) == pytest.approx(expected, abs=5e-5)
+            per_seed = main[(main.language == lang) & (main.system == "optical") &
+                            (main.measure == measure)].groupby("seed").value.mean()
+            mean, std = cell.replace("▲", "").replace("▼", "").split(" ± ")
+            assert float(mean) == pytest.approx(per_seed.mean(), abs=5e-5)
+            assert float(std) == pytest.approx(per_seed.std(ddof=1), abs=5e-5)
+    # the summary table: every system, every language, on nDCG@10
+    for system in cfg["systems"]:
+        cells = _row(md, "## Summary", SYSTEM_NAMES[system])
+        for lang, cell in zip(langs, cells):
+            expected = main[(main.language == lang) & (main.system == system) &
+                            (main.measure == "nDCG@10")].groupby("seed").value.mean().mean()
+            assert float(cell.strip("*▲▼ ").split(" ± ")[0].strip("*")) == pytest.approx(expected, abs=5e-5)
 
 
 def test_second_run_has_nothing_to_do(pipeline):
@@ -117,10 +151,29 @@ def test_changing_a_distillation_key_reruns_only_distillation_and_after(pipeline
     (work / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=True))  # other key order
     out = snakemake(work, "-n", "--configfile", "changed.yaml")
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M))
-    n_lang = len(cfg["languages"])
-    assert stats.get("distill_optical") == str(n_lang), out.stdout[-3000:]
-    assert stats.get("rerank") == str(n_lang)          # only the OPTICAL runs
-    assert stats.get("evaluate") == str(n_lang)
+    n_lang, n_seed = len(cfg["languages"]), len(cfg["seeds"])
+    de, ab = cfg["data_efficiency"], cfg["ablation"]
+    n_opt = n_lang * n_seed + n_lang * len(de["bitext_pairs"]) * len(de["seeds"]) + len(ab["ot_reg"]) * len(ab["seeds"])
+    n_sent = n_lang * n_seed + n_lang * len(de["bitext_pairs"]) * len(de["seeds"])
+    assert stats.get("distill_optical") == str(n_opt), out.stdout[-3000:]
+    assert stats.get("distill_sentence_kd") == str(n_sent)
+    assert stats.get("distill_token_kd_fixed") == stats.get("distill_optical_sentence") == str(n_lang * n_seed)
+    n_students = n_opt + n_sent + 2 * n_lang * n_seed
+    assert stats.get("rerank") == stats.get("evaluate") == str(n_students)  # only the students' runs
     assert stats.get("report") == "1"
-    for upstream in ("make_world", "pretrain", "teacher", "collection", "candidates", "bitext"):
+    for upstream in ("make_world", "pretrain", "teacher", "collection", "candidates", "bitext", "translate_train",
+                     "bm25"):
         assert upstream not in stats, upstream
+
+
+def test_a_methods_own_key_reruns_only_that_method(pipeline):
+    work, cfg = pipeline
+    changed = copy.deepcopy(cfg)
+    changed["distill"]["fixed_alignment"] = "greedy"
+    (work / "changed.yaml").write_text(yaml.safe_dump(changed))
+    out = snakemake(work, "-n", "--configfile", "changed.yaml")
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M))
+    n = len(cfg["languages"]) * len(cfg["seeds"])
+    assert stats.pop("distill_token_kd_fixed") == stats.pop("rerank") == stats.pop("evaluate") == str(n), stats
+    assert stats.pop("report") == "1"
+    assert set(stats) <= {"all", "total"}, stats

@@ -35,3 +35,18 @@ def test_identical_systems_are_not_different():
 def test_misaligned_samples_are_rejected():
     with pytest.raises(ValueError, match="equally long"):
         paired_test(A, B[:-1])
+
+
+def test_holm_matches_a_hand_computation():
+    from optical.stats import holm
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    # sorted: 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> monotone: 0.02, 0.03, 0.06, 0.06
+    np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
+    assert holm([]).size == 0
+
+
+def test_gap_closed():
+    from optical.stats import gap_closed
+    assert gap_closed(0.5, 0.1, 0.9) == pytest.approx(0.5)
+    assert gap_closed(0.1, 0.1, 0.9) == 0.0
+    assert np.isnan(gap_closed(0.5, 0.4, 0.4))  # no gap to close

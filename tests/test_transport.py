@@ -4,7 +4,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from optical.transport import ot_distill_loss, sinkhorn_plan, token_cost, uniform_marginals
+from optical.transport import (fixed_distill_loss, fixed_plan, ot_distill_loss, sentence_distill_loss,
+                               sinkhorn_plan, token_cost, uniform_marginals)
 
 
 def _vectors(b, n, d, seed):
@@ -89,3 +90,59 @@ def test_ot_loss_properties(ls, lt, pad_s, pad_t, seed):
     mt = torch.cat([ones_t, torch.zeros(1, pad_t, dtype=torch.bool)], dim=1)
     padded, _ = ot_distill_loss(s_pad, ms, t_pad, mt, 0.05, 200, 1e-9)
     assert padded.item() == pytest.approx(loss.item(), abs=1e-12)  # same iterations, same plan
+
+
+def test_fixed_plans_put_each_student_tokens_mass_on_one_content_token():
+    s, t = _vectors(2, 5, 6, 20), _vectors(2, 7, 6, 21)
+    ms = torch.tensor([[0, 1, 1, 1, 0], [0, 1, 1, 0, 0]]).bool()
+    mt = torch.tensor([[0, 1, 1, 1, 1, 1, 0], [0, 1, 1, 1, 0, 0, 0]]).bool()
+    a, b = uniform_marginals(ms), uniform_marginals(mt)
+    cost = token_cost(s, t)
+    for alignment in ("greedy", "position"):
+        plan = fixed_plan(cost, a, b, alignment)
+        torch.testing.assert_close(plan.sum(-1), a)                    # row marginals kept
+        assert torch.all(plan[~mt[:, None, :].expand_as(plan)] == 0)   # never onto padding
+        assert torch.all((plan > 0).sum(-1) == ms.long())              # one target per content token
+    # position: student content ranks spread evenly over the teacher's content tokens
+    plan = fixed_plan(cost, a, b, "position")
+    assert plan[0].nonzero()[:, 1].tolist() == [1, 3, 5] and plan[1].nonzero()[:, 1].tolist() == [1, 3]
+    greedy = fixed_plan(cost, a, b, "greedy")
+    masked = cost.masked_fill(~mt[:, None, :], float("inf"))
+    assert torch.equal(greedy[0, 1:4].argmax(-1), masked[0, 1:4].argmin(-1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), pad_s=st.integers(0, 3), pad_t=st.integers(0, 3), seed=st.integers(0, 10_000),
+       alignment=st.sampled_from(["greedy", "position"]))
+def test_fixed_and_sentence_losses_properties(n, pad_s, pad_t, seed, alignment):
+    s, t = _vectors(1, n, 6, seed), _vectors(1, n, 6, seed + 1)
+    ones = torch.ones(1, n, dtype=torch.bool)
+    for loss_fn in (lambda *x: fixed_distill_loss(*x, alignment), sentence_distill_loss):
+        loss, _ = loss_fn(s, ones, t, ones)
+        assert loss.item() >= -1e-12
+        same, _ = loss_fn(t, ones, t, ones)
+        assert same.item() == pytest.approx(0.0, abs=1e-9)  # student == teacher on identical tokens
+        s_pad = torch.cat([s, _vectors(1, pad_s, 6, seed + 2)], dim=1)
+        t_pad = torch.cat([t, _vectors(1, pad_t, 6, seed + 3)], dim=1)
+        ms = torch.cat([ones, torch.zeros(1, pad_s, dtype=torch.bool)], dim=1)
+        mt = torch.cat([ones, torch.zeros(1, pad_t, dtype=torch.bool)], dim=1)
+        padded, _ = loss_fn(s_pad, ms, t_pad, mt)
+        assert padded.item() == pytest.approx(loss.item(), abs=1e-12)
+
+
+def test_zero_norm_vectors_and_empty_batches_never_give_nan():
+    s, t = torch.zeros(2, 4, 6, dtype=torch.float64), _vectors(2, 4, 6, 30)  # a dead student: all-zero vectors
+    ones = torch.ones(2, 4, dtype=torch.bool)
+    for loss_fn in (lambda *x: ot_distill_loss(*x, 0.05, 50, 1e-4), lambda *x: fixed_distill_loss(*x, "greedy"),
+                    sentence_distill_loss):
+        loss, n = loss_fn(s, ones, t, ones)
+        assert n == 2 and torch.isfinite(loss)
+        loss, n = loss_fn(s, torch.zeros_like(ones), t, ones)
+        assert loss is None and n == 0
+
+
+def test_tiny_regulariser_does_not_give_nan():
+    s, t = _vectors(2, 6, 8, 40), _vectors(2, 6, 8, 41)
+    ones = torch.ones(2, 6, dtype=torch.bool)
+    loss, n = ot_distill_loss(s, ones, t, ones, 1e-4, 50, 1e-9)  # kernel exp(-C/reg) underflows outside log domain
+    assert n == 2 and torch.isfinite(loss) and loss.item() >= 0
