@@ -1,5 +1,8 @@
 import copy
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,49 @@ def shrink_world(world: dict) -> dict:
 @pytest.fixture()
 def small_world(default_config) -> dict:
     return shrink_world(default_config["world"])
+
+
+# --- a tiny config through real Snakemake (fault, determinism and SLURM tests) ---------------
+
+def tiny_config(default: dict) -> dict:
+    """One language, one seed, four systems, minutes of CPU: the smallest real pipeline."""
+    cfg = copy.deepcopy(default)
+    cfg["world"] = shrink_world(default["world"])
+    cfg["world"]["languages"] = {"sw": cfg["world"]["languages"]["sw"]}
+    cfg["world"]["languages"]["sw"].update(bitext_pairs=300)
+    cfg["world"]["english"]["mono_sentences"] = 1500
+    cfg["languages"] = {"sw": {"bitext_pairs": 300}}
+    cfg["seeds"] = [1]
+    cfg["systems"] = ["random", "direct", "optical", "translate_test_oracle"]
+    cfg["data_efficiency"].update(systems=[], seeds=[])
+    cfg["ablation"].update(systems=[], languages=[], seeds=[])
+    cfg["encoder"]["vocab_size"] = 800
+    cfg["pretrain"].update(steps=80, tokenizer_sentences=1500)
+    cfg["teacher"].update(steps=60)
+    cfg["distill"].update(steps=120, eval_every=40, heldout_pairs=40, checkpoint_every=10)
+    cfg["candidates"].update(queries=20, depth=30)
+    return cfg
+
+
+def workdir_with(base: Path, cfg: dict) -> Path:
+    base.mkdir(parents=True)
+    for item in ("Snakefile", "workflow", "profiles", "envs"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, base / item)
+    (base / "config").mkdir()
+    (base / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return base
+
+
+def snakemake_run(work: Path, *args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=work, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny_clean_run(tmp_path_factory, default_config):
+    """A clean local run of the tiny config; other tests compare their numbers with it."""
+    work = workdir_with(tmp_path_factory.mktemp("tiny") / "clean", tiny_config(default_config))
+    out = snakemake_run(work)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return work

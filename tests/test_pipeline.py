@@ -1,6 +1,7 @@
 """The whole default pipeline, on a reduced config, through real Snakemake."""
 
 import copy
+import os
 import re
 import shutil
 import subprocess
@@ -177,3 +178,59 @@ def test_a_methods_own_key_reruns_only_that_method(pipeline):
     assert stats.pop("distill_token_kd_fixed") == stats.pop("rerank") == stats.pop("evaluate") == str(n), stats
     assert stats.pop("report") == "1"
     assert set(stats) <= {"all", "total"}, stats
+
+
+def _plan(work, config_name, cfg, env=None):
+    (work / config_name).write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", config_name], cwd=work,
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M)}, out.stdout
+
+
+def test_one_languages_bitext_size_reruns_only_that_language(pipeline):
+    work, cfg = pipeline
+    changed = copy.deepcopy(cfg)
+    changed["languages"]["sw"]["bitext_pairs"] -= 10
+    stats, text = _plan(work, "bitext.yaml", changed)
+    de, ab = cfg["data_efficiency"], cfg["ablation"]
+    n_seed = len(cfg["seeds"])
+    assert stats.pop("bitext") == 1
+    students = {"distill_optical": n_seed + len(de["bitext_pairs"]) * len(de["seeds"]) + len(ab["ot_reg"]) * len(ab["seeds"]),
+                "distill_sentence_kd": n_seed + len(de["bitext_pairs"]) * len(de["seeds"]),
+                "distill_token_kd_fixed": n_seed, "distill_optical_sentence": n_seed}
+    for rule, n in students.items():
+        assert stats.pop(rule) == n, (rule, text[-3000:])
+    assert stats.pop("rerank") == stats.pop("evaluate") == sum(students.values())
+    assert stats.pop("report") == 1
+    assert set(stats) <= {"all", "total"}, stats
+    assert "lang=nn" not in text
+
+
+def test_adding_a_language_runs_only_its_jobs(pipeline):
+    work, cfg = pipeline
+    changed = copy.deepcopy(cfg)
+    changed["languages"]["tl"] = {"bitext_pairs": 500}
+    stats, text = _plan(work, "added.yaml", changed)
+    for upstream in ("make_world", "pretrain", "teacher", "teacher_data"):
+        assert upstream not in stats, upstream
+    per_lang = ("collection", "bitext", "candidates", "translate_train_data", "bm25")
+    assert all(stats[r] == 1 for r in per_lang), stats
+    assert stats["report"] == 1
+    assert "lang=sw" not in text and "lang=nn" not in text  # nothing of the other languages reruns
+
+
+def test_editing_a_stage_module_reruns_that_stage(pipeline, tmp_path):
+    """Snakemake does not see edits to imported modules; the rules' code hash param does."""
+    work, cfg = pipeline
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "optical", src / "optical")
+    env = dict(os.environ, PYTHONPATH=str(src))
+    stats, _ = _plan(work, "same.yaml", cfg, env)
+    assert "total" not in stats  # an identical copy of the code: nothing to do
+    with open(src / "optical" / "distill.py", "a") as f:
+        f.write("\n# an edit\n")
+    stats, _ = _plan(work, "same.yaml", cfg, env)
+    assert stats["distill_optical"] > 0 and stats["distill_sentence_kd"] > 0
+    for untouched in ("teacher", "pretrain", "translate_train", "bm25", "candidates"):
+        assert untouched not in stats, untouched

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import platform
 import sys
 import warnings
 from pathlib import Path
@@ -20,6 +22,9 @@ def setup_logging(log_path: str | None) -> None:
     if log_path:
         sys.stderr = open(log_path, "a", buffering=1)
     warnings.filterwarnings("ignore", message=".*TypedStorage is deprecated.*")
+    if "SLURM_JOB_ID" in os.environ:  # which scheduler job wrote this log
+        logging.info("SLURM_JOB_ID=%s host=%s partition=%s", os.environ["SLURM_JOB_ID"], platform.node(),
+                     os.environ.get("SLURM_JOB_PARTITION", "?"))
 
 
 def code_hash(*modules: str) -> str:

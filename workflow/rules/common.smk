@@ -27,7 +27,10 @@ WORLD = "results/world"
 WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
 IRDS_HOME = f"{WORLD}/ir_datasets"
 WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
-STATE = "results/.state"  # resumable training state, outside every declared output
+STATE = "results/.state"
+# GPU-capable rules request one GPU (the SLURM plugin turns it into --gpus=1) unless the config
+# pins the CPU; locally an undeclared resource limits nothing.
+GPU = 0 if config["device"] == "cpu" else 1  # resumable training state, outside every declared output
 REPORT_FILES = [
     "results/report/report.html",
     "results/report/report.md",

@@ -21,7 +21,7 @@ for _method in BITEXT_METHODS:
         threads: 1
         priority: 5
         resources:
-            gpu=1,
+            gpu=GPU,
         log:
             f"logs/distill_{_method}/{{lang}}/{{variant}}/seed{{seed}}.log",
         benchmark:
@@ -49,7 +49,7 @@ rule translate_train:
     threads: 1
     priority: 5
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         "logs/translate_train/{lang}/{variant}/seed{seed}.log",
     benchmark:

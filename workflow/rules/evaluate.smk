@@ -31,7 +31,7 @@ rule rerank:
         code=code_hash("rerank", "models", "wikiclir", "io"),
     threads: 1
     resources:
-        gpu=1,
+        gpu=GPU,
     wildcard_constraints:
         system="|".join(RERANKED) or "none",
     log:

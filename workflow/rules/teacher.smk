@@ -16,7 +16,7 @@ rule pretrain:
     threads: 2
     priority: 10  # critical path: start before the small data jobs
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         "logs/pretrain.log",
     benchmark:
@@ -41,7 +41,7 @@ rule teacher:
     threads: 2
     priority: 10  # critical path: start before the small data jobs
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         "logs/teacher/seed{seed}.log",
     benchmark:
