@@ -87,7 +87,7 @@ CASES = [
     ("translated queries without a title column", lambda t: _bm25(t, "q1\tka wa\n", "q1 Q0 d1 1 1 c\n"), "q.tsv",
      "line 1: expected 'query_id<TAB>title<TAB>text'"),
     ("candidate query without a translation", lambda t: _bm25(t, "q1\tT\tka\n", "q2 Q0 d1 1 1 c\n"), "cand.run",
-     "query 'q2' has no translation"),
+     "query 'q2' has no text in the translated queries"),
     ("candidate document without text", lambda t: _bm25(t, "q1\tT\tka\n", "q1 Q0 d9 1 1 c\n"), "cand.run",
      "document 'd9' has no text"),
     ("tokenizer that does not match the model", _mismatched_tokenizer, "model",

@@ -52,13 +52,7 @@ def bm25_rerank(doc_texts: dict[str, str], queries: dict[str, str], candidates_p
     import bm25s
 
     candidates = io.read_trec_run(candidates_path)
-    for q, cands in candidates.items():
-        if q not in queries:
-            raise InputError(candidates_path, f"query {q!r} has no translation", "translate every candidate query")
-        missing = [d for d in cands if d not in doc_texts]
-        if missing:
-            raise InputError(candidates_path, f"query {q}: document {missing[0]!r} has no text "
-                             f"({len(missing)} missing)", "rebuild the candidates from the same collection")
+    io.check_candidates(candidates_path, candidates, queries, doc_texts, "the translated queries")
     doc_ids = sorted(doc_texts)
     row = {d: i for i, d in enumerate(doc_ids)}
     index = bm25s.BM25(k1=k1, b=b, method="lucene")

@@ -14,7 +14,6 @@ the document encoder, is trained; queries stay with the frozen English teacher a
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import numpy as np
@@ -65,14 +64,7 @@ def distill(method: str, teacher_dir: str, bitext_path: str, out_dir: str, cfg: 
     if method not in METHODS:
         raise ValueError(f"unknown distillation method {method!r}; choose from {METHODS}")
     dev = models.setup_torch(threads, seed, device)
-    teacher, tok = models.ColBERT.load(teacher_dir, dev)
-    teacher.eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    student = copy.deepcopy(teacher)
-    for p in student.parameters():
-        p.requires_grad_(True)
-    student.train()
+    teacher, student, tok = models.teacher_and_student(teacher_dir, dev)
 
     table = io.read_parquet(bitext_path, ["src", "tgt"])
     en, xx = table.column("src").to_pylist(), table.column("tgt").to_pylist()

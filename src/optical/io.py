@@ -158,3 +158,16 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def check_candidates(candidates_path, candidates: dict, query_text: Mapping, doc_text: Mapping,
+                     query_source: str) -> None:
+    """Every candidate query must have text in ``query_text`` and every candidate document in ``doc_text``."""
+    for q, cands in candidates.items():
+        if q not in query_text:
+            raise InputError(candidates_path, f"query {q!r} has no text in {query_source}",
+                             "rebuild the candidates, or supply text for every candidate query")
+        missing = [d for d in cands if d not in doc_text]
+        if missing:
+            raise InputError(candidates_path, f"query {q}: document {missing[0]!r} has no text "
+                             f"({len(missing)} missing)", "rebuild the candidates from the same collection")

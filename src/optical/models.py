@@ -157,6 +157,16 @@ class ColBERT(nn.Module):
         return model.to(device), tok
 
 
+def teacher_and_student(teacher_dir: str | Path, device="cpu"):
+    """The frozen teacher and a trainable copy of it (the student), with the shared tokenizer."""
+    import copy
+    teacher, tok = ColBERT.load(teacher_dir, device)
+    teacher.eval().requires_grad_(False)
+    student = copy.deepcopy(teacher).requires_grad_(True)
+    student.train()
+    return teacher, student, tok
+
+
 def encode_batch(tokenizer, texts: list[str], max_length: int, device) -> dict:
     """Tokenize; ``content`` marks real tokens (not [CLS]/[SEP]/[PAD]), the ones MaxSim and OT use."""
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_length,

@@ -381,8 +381,8 @@ def build_report(metric_files: list[str], training_dirs: list[str], out_html: st
         a = f"{avg[s]:.4f}"
         rows.append([SYSTEM_NAMES.get(s, s)] + cells + [f"**{a}**" if s == best_avg else a])
     blocks.append(("table", header, rows))
-    blocks.append(("p", f"Bold: best per column, the translate-test oracle (a ceiling with gold translations) "
-                        f"excluded."))
+    blocks.append(("p", "Bold: best per column, the translate-test oracle (a ceiling with gold translations) "
+                        "excluded."))
 
     figures = []
     _bar_plot(table, systems, key, fig_dir / "systems.png")

@@ -11,7 +11,6 @@ import logging
 import torch
 
 from optical import io, models
-from optical.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +39,7 @@ def rerank(query_model_dir: str, doc_model_dir: str, queries_path: str, doc_text
     candidates = io.read_trec_run(candidates_path)
     qt = io.read_parquet(queries_path, ["query_id", "text"])
     qtext = dict(zip(qt.column("query_id").to_pylist(), qt.column("text").to_pylist()))
-    for q, cands in candidates.items():
-        if q not in qtext:
-            raise InputError(candidates_path, f"query {q!r} is not in {queries_path}", "rebuild the candidates")
-        missing = [d for d in cands if d not in doc_texts]
-        if missing:
-            raise InputError(candidates_path, f"query {q}: document {missing[0]!r} has no text "
-                             f"({len(missing)} missing)", "rebuild the candidates from the same collection")
+    io.check_candidates(candidates_path, candidates, qtext, doc_texts, queries_path)
     run: dict[str, dict[str, float]] = {}
     qids = sorted(candidates)
     # chunk queries so that the documents held in memory stay bounded on real collections

@@ -13,7 +13,6 @@ passage in the batch (in-batch negatives), on MaxSim scores.
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import numpy as np
@@ -84,11 +83,7 @@ def train_teacher(encoder_dir: str, triples_path: str, out_dir: str, cfg: dict, 
     state = TrainState(state_dir, fingerprint("teacher", cfg, seed, files=[encoder_dir, triples_path]),
                        cfg["checkpoint_every"])
     stats = _train_ranker(model, model, model, tok, triples, cfg, seed, dev, state, "teacher")
-    model.cpu()
-    with io.atomic_dir(out_dir) as tmp:
-        model.save(tmp, tok)
-    state.clear()
-    return stats
+    return _save(model, tok, out_dir, state, stats)
 
 
 def train_translate_train(teacher_dir: str, triples_path: str, out_dir: str, cfg: dict, seed: int,
@@ -96,20 +91,19 @@ def train_translate_train(teacher_dir: str, triples_path: str, out_dir: str, cfg
     """``cfg``: steps, batch_size, lr, temperature, checkpoint_every. Triples: English query,
     translated positive and negative passage."""
     dev = models.setup_torch(threads, seed, device)
-    teacher, tok = models.ColBERT.load(teacher_dir, dev)
-    teacher.eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    student = copy.deepcopy(teacher)
-    for p in student.parameters():
-        p.requires_grad_(True)
-    triples = _read_triples(triples_path)
+    teacher, student, tok = models.teacher_and_student(teacher_dir, dev)
     state = TrainState(state_dir, fingerprint("translate_train", cfg, seed, files=[teacher_dir, triples_path]),
                        cfg["checkpoint_every"])
-    stats = _train_ranker(teacher, student, student, tok, triples, cfg, seed, dev, state, "translate_train")
-    student.cpu()
+    stats = _train_ranker(teacher, student, student, tok, _read_triples(triples_path), cfg, seed, dev, state,
+                          "translate_train")
+    return _save(student, tok, out_dir, state, stats)
+
+
+def _save(model, tok, out_dir: str, state: TrainState, stats: dict) -> dict:
+    """Write the model directory atomically (with its training stats), then drop the resumable state."""
+    model.cpu()
     with io.atomic_dir(out_dir) as tmp:
-        student.save(tmp, tok)
+        model.save(tmp, tok)
         io.write_json(tmp / "training.json", stats)
     state.clear()
     return stats
