@@ -78,3 +78,9 @@ def tiny_clean_run(tmp_path_factory, default_config):
     out = snakemake_run(work)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return work
+
+
+def clone_run(src: Path, dest: Path) -> Path:
+    """A copy of a finished run (outputs, logs, Snakemake's metadata, mtimes kept)."""
+    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    return dest
