@@ -29,8 +29,8 @@ STATE_FILE = "state.pt"
 
 
 def fingerprint(*parts, files=()) -> str:
-    """Hash of JSON-able ``parts`` plus the size and content hash of small files / the size and
-    mtime of large ones in ``files`` (model directories are walked)."""
+    """Hash of JSON-able ``parts`` plus the name, size and mtime of every file in ``files`` (model
+    directories are walked): a retried job sees the same inputs, a rebuilt input looks new."""
     h = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
     for f in files:
         f = Path(f)

@@ -98,8 +98,16 @@ def distill(method: str, teacher_dir: str, bitext_path: str, out_dir: str, cfg: 
         with torch.no_grad():
             for i in range(0, len(held), bs):
                 batch = vectors(held[i:i + bs], student)
-                parts = {"ot": method_loss("optical", cfg, *batch), "sentence": method_loss("sentence_kd", cfg, *batch),
-                         "objective": method_loss(method, cfg, *batch)}
+                parts = {"ot": method_loss("optical", cfg, *batch), "sentence": method_loss("sentence_kd", cfg, *batch)}
+                # the objective of the OT and sentence methods is built from these two; solve no plan twice
+                if method == "optical":
+                    parts["objective"] = parts["ot"]
+                elif method == "sentence_kd":
+                    parts["objective"] = parts["sentence"]
+                elif method == "optical_sentence" and parts["ot"][0] is not None and parts["sentence"][0] is not None:
+                    parts["objective"] = (parts["ot"][0] + cfg["sentence_weight"] * parts["sentence"][0], parts["ot"][1])
+                else:
+                    parts["objective"] = method_loss(method, cfg, *batch)
                 if any(v[0] is None for v in parts.values()):
                     continue
                 n = parts["ot"][1]
