@@ -38,14 +38,10 @@ def check_config(config: dict) -> None:
             lo, hi = w[key]
             if lo > hi:
                 raise ConfigError(f"world.{key}", f"[{lo}, {hi}] has min > max")
-    enc = config["encoder"]
-    if enc["hidden_size"] % enc["num_heads"]:
-        raise ConfigError("encoder.num_heads", f"{enc['num_heads']} does not divide encoder.hidden_size={enc['hidden_size']}")
-    for key in ("teacher.query_max_length", "teacher.doc_max_length", "distill.max_length", "pretrain.max_length"):
-        section, name = key.split(".")
-        if config[section][name] > enc["max_position_embeddings"]:
-            raise ConfigError(key, f"{config[section][name]} exceeds encoder.max_position_embeddings="
-                              f"{enc['max_position_embeddings']}")
+    if config["data"]["source"] == "synthetic":
+        _check_tiny_encoder(config)
+    else:
+        _check_paper(config)
     systems, seeds = config["systems"], config["seeds"]
     compared = [s for s in systems if s not in ("random", "direct")]
     if compared and "direct" not in systems:
@@ -70,6 +66,86 @@ def check_config(config: dict) -> None:
         raise ConfigError("ablation.ot_reg", f"{dist['ot']['reg']} is distill.ot.reg, i.e. the main run")
     if ab["systems"] and dist["ot"]["max_iter"] in ab["ot_max_iter"]:
         raise ConfigError("ablation.ot_max_iter", f"{dist['ot']['max_iter']} is distill.ot.max_iter, i.e. the main run")
+
+
+TINY_ENCODER_KEYS = ["vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+                     "max_position_embeddings"]
+PAPER_ONLY = {"encoder": ["hub_id", "revision", "local_path"],
+              "languages.<code>": ["bitext", "translate_train", "query_translations", "doc_translations"]}
+
+
+def _check_tiny_encoder(config: dict) -> None:
+    enc = config["encoder"]
+    for key in TINY_ENCODER_KEYS:
+        if key not in enc:
+            raise ConfigError(f"encoder.{key}", "is required when data.source is 'synthetic' (a tiny BERT is built)")
+    for key in PAPER_ONLY["encoder"]:
+        if key in enc:
+            raise ConfigError(f"encoder.{key}", "is a paper-setting key; the synthetic world builds its own encoder")
+    if "pretrain" not in config:
+        raise ConfigError("pretrain", "is required when data.source is 'synthetic'")
+    for code, spec in config["languages"].items():
+        for key in PAPER_ONLY["languages.<code>"]:
+            if key in spec:
+                raise ConfigError(f"languages.{code}.{key}", "is a paper-setting key; the synthetic world "
+                                  "supplies its own bitext, translations and translate-train data")
+    if enc["hidden_size"] % enc["num_heads"]:
+        raise ConfigError("encoder.num_heads", f"{enc['num_heads']} does not divide encoder.hidden_size={enc['hidden_size']}")
+    for key in ("teacher.query_max_length", "teacher.doc_max_length", "distill.max_length", "pretrain.max_length"):
+        section, name = key.split(".")
+        if config[section][name] > enc["max_position_embeddings"]:
+            raise ConfigError(key, f"{config[section][name]} exceeds encoder.max_position_embeddings="
+                              f"{enc['max_position_embeddings']}")
+
+
+def _check_paper(config: dict) -> None:
+    """data.source wikiclir: every source must be downloadable or given locally."""
+    data, enc = config["data"], config["encoder"]
+    for key in ("ir_datasets_home", "teacher_triples", "max_triples"):
+        if key not in data:
+            raise ConfigError(f"data.{key}", "is required when data.source is 'wikiclir'")
+    if not enc.get("hub_id") and not enc.get("local_path"):
+        raise ConfigError("encoder.hub_id", "a hub id (or encoder.local_path) is required when data.source is "
+                          "'wikiclir'", "e.g. bert-base-multilingual-cased, xlm-roberta-base")
+    extra = [k for k in TINY_ENCODER_KEYS if k in enc]
+    if extra:
+        raise ConfigError(f"encoder.{extra[0]}", "builds the synthetic tiny BERT; a pretrained encoder brings "
+                          "its own architecture", "encoder.hub_id, encoder.revision, encoder.local_path")
+    if "pretrain" in config:
+        raise ConfigError("pretrain", "is only used when data.source is 'synthetic' (the paper setting starts "
+                          "from a pretrained encoder); remove it")
+    systems = config["systems"]
+    first_stage = config["candidates"]["first_stage"]
+    for code, spec in config["languages"].items():
+        bt = spec.get("bitext")
+        if not bt:
+            raise ConfigError(f"languages.{code}.bitext", "is required when data.source is 'wikiclir'",
+                              "mtdata ids + mtdata_langs, or local_src + local_tgt")
+        local = [bool(bt.get("local_src")), bool(bt.get("local_tgt"))]
+        if any(local) and not all(local):
+            raise ConfigError(f"languages.{code}.bitext", "set both local_src and local_tgt, or neither")
+        if not any(local) and not (bt.get("mtdata") and bt.get("mtdata_langs")):
+            raise ConfigError(f"languages.{code}.bitext", "needs mtdata (ids) and mtdata_langs, or local_src "
+                              "and local_tgt")
+        if first_stage == "bm25_translated" and not spec.get("query_translations"):
+            raise ConfigError(f"languages.{code}.query_translations", "is required by candidates.first_stage "
+                              "bm25_translated (BM25 cannot match English queries to foreign text)",
+                              "a translated query file, or candidates.first_stage: sampled")
+    for system, key in (("translate_train", "translate_train"), ("bm25", "query_translations"),
+                        ("translate_test_oracle", "doc_translations")):
+        if system in systems and not any(s.get(key) for s in config["languages"].values()):
+            raise ConfigError("systems", f"'{system}' needs languages.<code>.{key} for at least one language",
+                              f"supply it, or remove '{system}'")
+
+
+def available(config: dict, system: str, lang: str) -> bool:
+    """Whether ``system`` can run on ``lang``: in the paper setting translate-train and the
+    translation-based systems need per-language data that not every language has."""
+    if config["data"]["source"] == "synthetic":
+        return True
+    key = {"translate_train": "translate_train", "bm25": "query_translations",
+           "translate_test_oracle": "doc_translations"}.get(system)
+    return key is None or bool(config["languages"][lang].get(key))
 
 
 def _subset(values: list, allowed: list, key: str, of: str) -> None:

@@ -143,14 +143,14 @@ class ColBERT(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path, device="cpu"):
-        from transformers import BertModel
+        from transformers import AutoModel
         path = check_model_dir(path)
         meta_file = path / SCORER_FILE
         if not meta_file.exists() or not (path / PROJECTION_FILE).exists():
             raise InputError(path, f"not a ColBERT scorer directory (needs {SCORER_FILE} and {PROJECTION_FILE})",
                              "rerun the teacher step")
         meta = json.loads(meta_file.read_text())
-        bert = BertModel.from_pretrained(str(path), add_pooling_layer=False)
+        bert = AutoModel.from_pretrained(str(path), add_pooling_layer=False)
         tok = load_tokenizer(path, bert.config.vocab_size)
         model = cls(bert, meta["dim"], meta["query_max_length"], meta["doc_max_length"])
         model.proj.load_state_dict(torch.load(path / PROJECTION_FILE, map_location="cpu"))

@@ -58,3 +58,43 @@ def export_triples(collection: str, queries: str, triples: str, out: str, max_tr
     io.write_parquet(out, {"query": [r[0] for r in rows], "pos": [r[1] for r in rows],
                            "neg": [r[2] for r in rows]})
     return len(rows)
+
+
+def export_irds_triples(home: str, docpairs_id: str, queries_id: str, docs_id: str, out: str,
+                        max_triples: int, seed: int) -> int:
+    """Training triples from ``ir_datasets``: a seeded sample of ``max_triples`` document pairs of
+    ``docpairs_id`` (0: all), query text from ``queries_id`` and passage text from ``docs_id``.
+
+    Teacher: ``msmarco-passage/train/triples-small`` with its own queries and passages.
+    Translate-train: ``mmarco/v2/<lang>/train`` pairs, English ``msmarco-passage/train`` queries and
+    the translated ``mmarco/v2/<lang>`` passages (mMARCO keeps MS MARCO's ids)."""
+    from optical.wikiclir import _import_ir_datasets
+
+    irds = _import_ir_datasets(Path(home))
+    pairs = irds.load(docpairs_id)
+    if not pairs.has_docpairs():
+        raise InputError(home, f"ir_datasets '{docpairs_id}' has no document pairs", "use a training triples id")
+    n = pairs.docpairs_count() or sum(1 for _ in pairs.docpairs_iter())
+    if n == 0:
+        raise InputError(home, f"'{docpairs_id}' has no document pairs", "check the ir_datasets home")
+    keep = None
+    if max_triples and max_triples < n:
+        keep = set(np.random.default_rng(seed).choice(n, max_triples, replace=False).tolist())
+    ids = [(p.query_id, p.doc_id_a, p.doc_id_b) for i, p in enumerate(pairs.docpairs_iter())
+           if keep is None or i in keep]
+    wanted_q = {q for q, _, _ in ids}
+    qtext = {q.query_id: q.text for q in irds.load(queries_id).queries_iter() if q.query_id in wanted_q}
+    docs = irds.load(docs_id).docs_store().get_many({d for _, a, b in ids for d in (a, b)})
+    rows = []
+    for q, a, b in ids:
+        if q not in qtext:
+            raise InputError(home, f"query {q!r} of '{docpairs_id}' is not in '{queries_id}'",
+                             "pair document pairs with the queries of the same training set")
+        for d in (a, b):
+            if d not in docs:
+                raise InputError(home, f"passage {d!r} of '{docpairs_id}' is not in '{docs_id}'",
+                                 "pair document pairs with the collection they index")
+        rows.append((qtext[q], docs[a].text, docs[b].text))
+    io.write_parquet(out, {"query": [r[0] for r in rows], "pos": [r[1] for r in rows],
+                           "neg": [r[2] for r in rows]})
+    return len(rows)

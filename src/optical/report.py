@@ -96,6 +96,8 @@ def comparisons(df: pd.DataFrame, systems: list[str], measures: list[str], basel
         for system in systems:
             if system == baseline:
                 continue
+            if (lang, system, measures[0]) not in per_query.index.droplevel("query_id"):
+                continue  # the system did not run on this language (paper setting)
             for m in measures:
                 a = per_query.loc[(lang, system, m)]
                 b = per_query.loc[(lang, baseline, m)]
@@ -331,11 +333,15 @@ def _read_training(training_dirs: list[str]) -> tuple[dict, dict]:
 
 def build_report(metric_files: list[str], training_dirs: list[str], out_html: str, out_md: str,
                  out_metrics: str, systems: list[str], languages: list[str], measures: list[str],
-                 threshold: int, alpha: float = 0.05, baseline: str = BASELINE) -> dict:
+                 threshold: int, alpha: float = 0.05, baseline: str = BASELINE,
+                 pairs: list | None = None) -> dict:
+    """``pairs``: the (language, system) cells that ran (default: every one); a system without data
+    for a language (paper setting: no translate-train or translations there) shows "–"."""
     train_pairs, curves = _read_training(training_dirs)
     df = load_metrics(metric_files, train_pairs)
     main = df[df.variant == "main"]
-    missing = sorted({(l, s) for l in languages for s in systems} -
+    expected = {tuple(p) for p in pairs} if pairs is not None else {(l, s) for l in languages for s in systems}
+    missing = sorted(expected -
                      set(map(tuple, main[["language", "system"]].drop_duplicates().to_numpy())))
     if missing:
         raise ValueError(f"no metrics for {missing}")
@@ -372,19 +378,28 @@ def build_report(metric_files: list[str], training_dirs: list[str], out_html: st
     header = ["system"] + [f"en→{l}" for l in languages] + ["mean over pairs"]
     rows = []
     best = {}
+    def has(l, s):
+        return (l, s) in expected
+
     for l in languages:
-        cands = [(T.loc[(l, s, key), "mean"], s) for s in systems if s not in REFERENCES]
+        cands = [(T.loc[(l, s, key), "mean"], s) for s in systems if s not in REFERENCES and has(l, s)]
         best[l] = max(cands)[1] if cands else None
-    avg = {s: float(np.mean([T.loc[(l, s, key), "mean"] for l in languages])) for s in systems}
-    rest = [(v, s) for s, v in avg.items() if s not in REFERENCES]
+    # a system's mean counts only pairs where it ran; over fewer pairs it is marked
+    avg = {s: float(np.mean([T.loc[(l, s, key), "mean"] for l in languages if has(l, s)]))
+           for s in systems if any(has(l, s) for l in languages)}
+    partial = {s for s in avg if not all(has(l, s) for l in languages)}
+    rest = [(v, s) for s, v in avg.items() if s not in REFERENCES and s not in partial]
     best_avg = max(rest)[1] if rest else None
     for s in systems:
         cells = []
         for l in languages:
+            if not has(l, s):
+                cells.append("–")
+                continue
             r = T.loc[(l, s, key)]
             c = _fmt(r["mean"], r["std"], int(r["seeds"]))
             cells.append((f"**{c}**" if best[l] == s else c) + sig_mark(l, s, key))
-        a = f"{avg[s]:.4f}"
+        a = f"{avg[s]:.4f}" + (" (ran pairs only)" if s in partial else "") if s in avg else "–"
         rows.append([SYSTEM_NAMES.get(s, s)] + cells + [f"**{a}**" if s == best_avg else a])
     blocks.append(("table", header, rows))
     blocks.append(("p", "Bold: best per column among the systems that see no translation; the translate-test "
@@ -408,6 +423,8 @@ def build_report(metric_files: list[str], training_dirs: list[str], out_html: st
             header = ["pair", "EN→EN (oracle)", "direct (bias)"] + [SYSTEM_NAMES.get(s, s) for s in shown]
             rows = []
             for l in languages:
+                if not (has(l, ORACLE) and has(l, baseline)):
+                    continue
                 o, d = T.loc[(l, ORACLE, key), "mean"], T.loc[(l, baseline, key), "mean"]
                 row = [f"en→{l}", f"{o:.4f}", f"{d:.4f} ({o - d:+.4f})"]
                 for s in shown:
@@ -469,6 +486,8 @@ def build_report(metric_files: list[str], training_dirs: list[str], out_html: st
         blocks.append(("h2", f"en→{lang}: systems × measures ({n_queries[lang]} queries)"))
         rows = []
         for s in systems:
+            if not has(lang, s):
+                continue
             cells = [_fmt(T.loc[(lang, s, m), "mean"], T.loc[(lang, s, m), "std"], int(T.loc[(lang, s, m), "seeds"]))
                      + sig_mark(lang, s, m) for m in measures]
             rows.append([SYSTEM_NAMES.get(s, s)] + cells + [T.loc[(lang, s, key), "per_seed"]])

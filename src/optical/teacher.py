@@ -72,12 +72,12 @@ def _train_ranker(query_model, doc_model, trainable, tok, triples, cfg: dict, se
 
 def train_teacher(encoder_dir: str, triples_path: str, out_dir: str, cfg: dict, seed: int,
                   threads: int = 1, device: str = "auto", state_dir: str | None = None) -> dict:
-    from transformers import BertModel
+    from transformers import AutoModel
 
     dev = models.setup_torch(threads, seed, device)
     models.check_model_dir(encoder_dir)
     triples = _read_triples(triples_path)
-    bert = BertModel.from_pretrained(encoder_dir, add_pooling_layer=False)
+    bert = AutoModel.from_pretrained(encoder_dir, add_pooling_layer=False)
     tok = models.load_tokenizer(encoder_dir, bert.config.vocab_size)
     model = models.ColBERT(bert, cfg["dim"], cfg["query_max_length"], cfg["doc_max_length"]).to(dev)
     state = TrainState(state_dir, fingerprint("teacher", cfg, seed, files=[encoder_dir, triples_path]),

@@ -3,7 +3,7 @@ import copy
 
 from snakemake.utils import validate
 
-from optical.config import canonical, check_config
+from optical.config import available, canonical, check_config
 from optical.synthetic import PIVOT
 from optical.wikiclir import WIKICLIR_DIRS
 from optical.workflow import code_hash
@@ -25,8 +25,12 @@ RERANKED = [s for s in SYSTEMS if s not in UNTRAINED]
 SYNTHETIC = config["data"]["source"] == "synthetic"
 WORLD = "results/world"
 WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
-IRDS_HOME = f"{WORLD}/ir_datasets"
+# paper setting: downloads (or links to local copies) and their manifests live under resources/
+RESOURCES = "resources"
+MANIFESTS = f"{RESOURCES}/manifests"
+IRDS_HOME = f"{WORLD}/ir_datasets" if SYNTHETIC else config["data"]["ir_datasets_home"]
 WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
+ENCODER = "results/models/encoder" if SYNTHETIC else f"{RESOURCES}/models/encoder"
 STATE = "results/.state"
 # GPU-capable rules request one GPU (the SLURM plugin turns it into --gpus=1) unless the config
 # pins the CPU; locally an undeclared resource limits nothing.
@@ -100,10 +104,31 @@ def wikiclir_files(lang):
     }
 
 
+def collection_inputs(lang):
+    if SYNTHETIC:
+        return wikiclir_files(lang)
+    return {"manifest": f"{MANIFESTS}/wikiclir.json"}
+
+
+def query_translations(lang):
+    """Queries translated into ``lang`` (WikiCLIR query layout): gold in the synthetic world."""
+    if SYNTHETIC:
+        return f"{WORLD}/translations/wiki_en.{lang}.queries"
+    return config["languages"][lang]["query_translations"]
+
+
+def doc_translations(lang):
+    """``lang`` documents translated into English: gold in the synthetic world."""
+    if SYNTHETIC:
+        return f"{WORLD}/translations/wiki_{lang}.en.documents"
+    return config["languages"][lang]["doc_translations"]
+
+
+# (lang, system) pairs that run: in the paper setting a system may lack data for a language
+PAIRS = [(l, s) for l in LANGS for s in SYSTEMS if available(config, s, l)]
 RUN_KEYS = [
     (lang, system, variant, seed)
-    for lang in LANGS
-    for system in SYSTEMS
+    for lang, system in PAIRS
     for variant, seeds in variants(system, lang)
     for seed in seeds
 ]
@@ -135,7 +160,7 @@ def rerank_inputs(w):
     else:
         inputs["doc_model"] = teacher
     if w.system == "translate_test_oracle":
-        inputs["docs"] = f"{WORLD}/translations/wiki_{w.lang}.en.documents"
+        inputs["docs"] = doc_translations(w.lang)
     else:
         inputs["docs"] = f"results/data/{w.lang}/docs.parquet"
     return inputs
@@ -145,3 +170,15 @@ def run_file(w):
     if w.system == "random":
         return f"results/candidates/{w.lang}.run"
     return f"results/runs/{w.lang}/{w.system}/{w.variant}/seed{w.seed}.run"
+
+
+def candidate_inputs(w):
+    inputs = {f: f"results/data/{w.lang}/{f}.parquet" for f in ("docs", "queries", "qrels")}
+    if config["candidates"]["first_stage"] == "bm25_translated":
+        inputs["translated_queries"] = query_translations(w.lang)
+    return inputs
+
+
+def local_copies(*values):
+    """Local copies named in the config are inputs, so replacing one reruns what it feeds."""
+    return [v for v in values if v]

@@ -4,7 +4,7 @@
 rule bm25:
     input:
         docs="results/data/{lang}/docs.parquet",
-        queries=f"{WORLD}/translations/wiki_en.{{lang}}.queries",
+        queries=lambda w: query_translations(w.lang),
         candidates="results/candidates/{lang}.run",
     output:
         "results/runs/{lang}/bm25/main/seed0.run",

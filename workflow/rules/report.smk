@@ -12,6 +12,7 @@ rule report:
     params:
         systems=SYSTEMS,
         languages=LANGS,
+        pairs=[list(p) for p in PAIRS],
         measures=config["evaluation"]["measures"],
         threshold=config["evaluation"]["relevance_threshold"],
         alpha=config["evaluation"]["alpha"],

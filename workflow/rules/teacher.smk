@@ -1,35 +1,37 @@
-# Models: the multilingual encoder (MLM pretraining) and the English ColBERT teacher.
+# Models: the multilingual encoder (synthetic: MLM pretraining) and the English ColBERT teacher.
 
 
-rule pretrain:
-    input:
-        mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + WORLD_LANGS),
-    output:
-        directory("results/models/encoder"),
-    params:
-        langs=[PIVOT] + WORLD_LANGS,
-        pretrain=config["pretrain"],
-        encoder=config["encoder"],
-        state=f"{STATE}/pretrain",
-        device=config["device"],
-        code=code_hash("pretrain", "checkpoint", "models", "io"),
-    threads: 2
-    priority: 10  # critical path: start before the small data jobs
-    resources:
-        gpu=GPU,
-    log:
-        "logs/pretrain.log",
-    benchmark:
-        "results/benchmarks/pretrain.tsv"
-    conda:
-        "../../envs/optical.yaml"
-    script:
-        "../scripts/pretrain.py"
+if SYNTHETIC:  # the paper setting downloads a pretrained encoder (download.smk)
+
+    rule pretrain:
+        input:
+            mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + WORLD_LANGS),
+        output:
+            directory("results/models/encoder"),
+        params:
+            langs=[PIVOT] + WORLD_LANGS,
+            pretrain=config["pretrain"],
+            encoder=config["encoder"],
+            state=f"{STATE}/pretrain",
+            device=config["device"],
+            code=code_hash("pretrain", "checkpoint", "models", "io"),
+        threads: 2
+        priority: 10  # critical path: start before the small data jobs
+        resources:
+            gpu=GPU,
+        log:
+            "logs/pretrain.log",
+        benchmark:
+            "results/benchmarks/pretrain.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/pretrain.py"
 
 
 rule teacher:
     input:
-        encoder="results/models/encoder",
+        encoder=ENCODER,
         triples="results/data/msmarco/triples.parquet",
     output:
         directory("results/models/teacher/seed{seed}"),

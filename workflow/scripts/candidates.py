@@ -4,9 +4,11 @@ setup_logging(snakemake.log[0])
 
 import logging
 
+from optical.bm25 import read_translated_queries
 from optical.candidates import make_candidates
 
-stats = make_candidates(snakemake.input.docs, snakemake.input.queries, snakemake.input.qrels,
-                        snakemake.output.run, snakemake.output.qrels, snakemake.params.queries,
-                        snakemake.params.depth, snakemake.params.seed)
+inp, p = snakemake.input, snakemake.params
+translated = read_translated_queries(inp.translated_queries, p.query_field) if p.first_stage == "bm25_translated" else None
+stats = make_candidates(inp.docs, inp.queries, inp.qrels, snakemake.output.run, snakemake.output.qrels, p.queries,
+                        p.depth, p.seed, first_stage=p.first_stage, translated_queries=translated, bm25=p.bm25)
 logging.info("candidates: %s", stats)

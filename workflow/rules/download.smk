@@ -1,0 +1,145 @@
+# Paper setting (data.source: wikiclir): one download job per source, each a cached artifact under
+# resources/, or a local copy where the config names one (offline clusters). Downloads run on the
+# submitting host (localrule): compute nodes often have no internet.
+
+if not SYNTHETIC:
+
+    rule download_wikiclir:
+        input:
+            local_copies(config["data"]["wikiclir"].get("archive"), config["data"]["wikiclir"].get("source_dir")),
+        output:
+            f"{MANIFESTS}/wikiclir.json",
+        params:
+            home=IRDS_HOME,
+            wikiclir=config["data"]["wikiclir"],
+            code=code_hash("download", "io"),
+        localrule: True
+        log:
+            "logs/download/wikiclir.log",
+        benchmark:
+            "results/benchmarks/download/wikiclir.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/download_wikiclir.py"
+
+    rule download_msmarco:
+        output:
+            f"{MANIFESTS}/msmarco.json",
+        params:
+            home=IRDS_HOME,
+            ids=[config["data"]["teacher_triples"]],
+            source="MS MARCO passage",
+            code=code_hash("download", "io"),
+        localrule: True
+        log:
+            "logs/download/msmarco.log",
+        benchmark:
+            "results/benchmarks/download/msmarco.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/download_irds.py"
+
+    rule download_mmarco:
+        output:
+            f"{MANIFESTS}/mmarco/{{lang}}.json",
+        params:
+            home=IRDS_HOME,
+            ids=lambda w: [config["languages"][w.lang]["translate_train"]],
+            source="mMARCO",
+            code=code_hash("download", "io"),
+        localrule: True
+        log:
+            "logs/download/mmarco/{lang}.log",
+        benchmark:
+            "results/benchmarks/download/mmarco/{lang}.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/download_irds.py"
+
+    rule download_bitext:
+        input:
+            lambda w: local_copies(
+                config["languages"][w.lang]["bitext"].get("local_src"),
+                config["languages"][w.lang]["bitext"].get("local_tgt"),
+            ),
+        output:
+            f"{RESOURCES}/bitext/en-{{lang}}.parquet",
+        params:
+            spec=lambda w: config["languages"][w.lang]["bitext"],
+            cache=f"{RESOURCES}/mtdata",
+            code=code_hash("download", "io"),
+        localrule: True
+        log:
+            "logs/download/bitext/{lang}.log",
+        benchmark:
+            "results/benchmarks/download/bitext/{lang}.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/download_bitext.py"
+
+    rule download_encoder:
+        input:
+            local_copies(config["encoder"].get("local_path")),
+        output:
+            directory(ENCODER),
+        params:
+            hub_id=config["encoder"].get("hub_id"),
+            revision=config["encoder"].get("revision", "main"),
+            local_path=config["encoder"].get("local_path"),
+            hf_home=f"{RESOURCES}/huggingface",
+            code=code_hash("download", "io"),
+        localrule: True
+        log:
+            "logs/download/encoder.log",
+        benchmark:
+            "results/benchmarks/download/encoder.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/download_encoder.py"
+
+    rule teacher_data:
+        input:
+            f"{MANIFESTS}/msmarco.json",
+        output:
+            "results/data/msmarco/triples.parquet",
+        params:
+            home=IRDS_HOME,
+            docpairs=config["data"]["teacher_triples"],
+            queries=config["data"]["teacher_triples"],
+            docs=config["data"]["teacher_triples"],
+            max_triples=config["data"]["max_triples"],
+            seed=0,
+            code=code_hash("msmarco", "io"),
+        log:
+            "logs/teacher_data.log",
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/teacher_data_irds.py"
+
+    rule translate_train_data:
+        input:
+            f"{MANIFESTS}/msmarco.json",
+            f"{MANIFESTS}/mmarco/{{lang}}.json",
+        output:
+            "results/data/{lang}/translate_train.parquet",
+        params:
+            home=IRDS_HOME,
+            # translated passages, English queries of the teacher's training set (same ids)
+            docpairs=lambda w: config["languages"][w.lang]["translate_train"],
+            queries=config["data"]["teacher_triples"],
+            docs=lambda w: config["languages"][w.lang]["translate_train"],
+            max_triples=config["data"]["max_triples"],
+            seed=0,
+            code=code_hash("msmarco", "io"),
+        log:
+            "logs/translate_train_data/{lang}.log",
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/teacher_data_irds.py"
