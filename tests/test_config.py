@@ -114,3 +114,54 @@ def test_semantic_error_stops_snakemake_before_any_job(tmp_path, default_config)
 
 def test_default_config_is_valid(default_config):
     check_config(default_config)
+
+
+# --- the paper setting ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def paper_config():
+    return yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+
+
+def test_paper_config_is_valid(paper_config):
+    check_config(paper_config)
+
+
+PAPER_CASES = [
+    ("no bitext source", "languages.sw.bitext", _DELETE, "languages.sw.bitext", "is required"),
+    ("mtdata ids without their language pair", "languages.tl.bitext", {"mtdata": ["OPUS-x-v1-eng-tgl"]},
+     "languages.tl.bitext", "mtdata_langs"),
+    ("one local side only", "languages.sw.bitext", {"local_src": "a.en", "local_tgt": None},
+     "languages.sw.bitext", "both local_src and local_tgt"),
+    ("no encoder", "encoder", {"revision": "main"}, "encoder.hub_id", "local_path"),
+    ("tiny-encoder key on a hub encoder", "encoder.hidden_size", 64, "encoder.hidden_size", "own architecture"),
+    ("pretraining a pretrained encoder", "pretrain", {"steps": 1}, "pretrain", "only used when"),
+    ("BM25 first stage without translated queries", "candidates.first_stage", "bm25_translated",
+     "languages.sw.query_translations", "bm25_translated"),
+    ("translate-test without any translated documents", "systems", ["direct", "translate_test_oracle"],
+     "systems", "doc_translations"),
+    ("no ir_datasets home", "data.ir_datasets_home", _DELETE, "data.ir_datasets_home", "is required"),
+]
+
+
+@pytest.mark.parametrize("case,key,value,named,message", PAPER_CASES, ids=[c[0] for c in PAPER_CASES])
+def test_paper_cross_key_checks(paper_config, case, key, value, named, message):
+    cfg = copy.deepcopy(paper_config)
+    _set(cfg, key, value)
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert f"'{named}'" in str(err.value) and message in str(err.value)
+
+
+def test_paper_keys_in_the_synthetic_world_are_errors(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["languages"]["sw"]["translate_train"] = "mmarco/v2/vi/train"
+    with pytest.raises(ConfigError, match="languages.sw.translate_train.*paper-setting key"):
+        check_config(cfg)
+
+
+def test_paper_schema_rejects_an_unknown_bitext_key(tmp_path, paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["languages"]["sw"]["bitext"]["opus"] = "CCAligned"
+    out = _dry_run(tmp_path, cfg)
+    assert out.returncode != 0 and "opus" in out.stdout + out.stderr

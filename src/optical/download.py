@@ -292,14 +292,23 @@ def run_mtdata(ids: list[str], langs: str, out_dir: Path, cache_dir: Path, lang:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     log.info("mtdata output:\n%s", (proc.stdout + proc.stderr)[-20000:])
     if proc.returncode != 0:
-        tail = " ".join((proc.stdout + proc.stderr).split())[-600:]
         raise DownloadError(f"bitext for {lang} (mtdata {' '.join(ids)})", "the sources mtdata resolves them to",
-                            RuntimeError(f"mtdata exited with {proc.returncode}: ...{tail}"),
+                            RuntimeError(f"mtdata exited with {proc.returncode}: "
+                                         f"{mtdata_error(proc.stdout + proc.stderr)}"),
                             f"languages.{lang}.bitext.local_src / local_tgt",
                             "two line-aligned plain-text files, e.g. the train.eng and train.<lang> that "
                             "'mtdata get --merge' writes on a machine with internet")
     sig = out_dir / "mtdata.signature.txt"
     return sig.read_text(encoding="utf-8") if sig.exists() else ""
+
+
+def mtdata_error(output: str) -> str:
+    """The line of mtdata's output that says what went wrong (its own 'Error:' message, or the
+    exception a failed download raised), not the index statistics it prints first."""
+    import re
+    lines = [l.strip() for l in output.splitlines() if l.strip()]
+    hits = [l for l in lines if re.match(r"^(Error:|[\w.]*(Error|Exception)\b:?)", l)]
+    return (hits[-1] if hits else " ".join(lines[-3:]))[-800:]
 
 
 def fetch_bitext(out: str | Path, lang: str, spec: dict, cache_dir: str | Path, work_dir: str | Path) -> dict:

@@ -74,7 +74,8 @@ def export_irds_triples(home: str, docpairs_id: str, queries_id: str, docs_id: s
     pairs = irds.load(docpairs_id)
     if not pairs.has_docpairs():
         raise InputError(home, f"ir_datasets '{docpairs_id}' has no document pairs", "use a training triples id")
-    n = pairs.docpairs_count() or sum(1 for _ in pairs.docpairs_iter())
+    # count by reading: docpairs_count() is ir_datasets' published size, not what this home holds
+    n = sum(1 for _ in pairs.docpairs_iter())
     if n == 0:
         raise InputError(home, f"'{docpairs_id}' has no document pairs", "check the ir_datasets home")
     keep = None

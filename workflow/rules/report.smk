@@ -13,6 +13,7 @@ rule report:
         systems=SYSTEMS,
         languages=LANGS,
         pairs=[list(p) for p in PAIRS],
+        first_stage=config["candidates"]["first_stage"],
         measures=config["evaluation"]["measures"],
         threshold=config["evaluation"]["relevance_threshold"],
         alpha=config["evaluation"]["alpha"],

@@ -8,4 +8,5 @@ p = snakemake.params
 build_report(metric_files=list(snakemake.input.metrics), training_dirs=list(snakemake.input.training),
              out_html=snakemake.output.html, out_md=snakemake.output.md, out_metrics=snakemake.output.metrics,
              systems=p.systems, languages=p.languages, measures=p.measures, threshold=p.threshold,
-             alpha=p.alpha, baseline=p.baseline, pairs=p.pairs)
+             alpha=p.alpha, baseline=p.baseline, pairs=p.pairs,
+             first_stage=p.first_stage)
