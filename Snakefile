@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/teacher.smk"
 include: "workflow/rules/distill.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/ner.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -23,6 +23,8 @@ from optical import io
 from optical.synthetic import WorldSpec, write_world
 
 MTDATA_LANGS = {"sw": "swa", "vi": "vie"}
+PANX_WORLD = dict(entities_per_type=40, local_share=0.3, exonym_prob=0.3, trigger_prob=0.6, mentions=[1, 2],
+                  sentence_length=[4, 8], sentences={"train": 80, "dev": 10, "test": 30})
 
 
 def md5(path: Path) -> str:
@@ -74,9 +76,13 @@ def write_paper_fixtures(root: Path, default_config: dict) -> dict:
         io.write_json(d / "train.stats.json", {"selected": t.num_rows, "total": t.num_rows})
         bitext[lang] = (d / "train.eng", d / f"train.{code}")
 
+    # PAN-X: XTREME's extracted layout, <dir>/<lang>/{train,dev,test}
+    from optical.ner_world import NerSpec, write_ner_world
+    write_ner_world(WorldSpec.from_config(world_cfg), NerSpec.from_config(PANX_WORLD), root / "panx", ["sw", "vi"])
+
     encoder = root / "encoder"
     write_tiny_encoder(encoder, [world / "mono" / f"{l}.txt" for l in ("en", "sw", "vi")])
-    return {"root": root, "world": world, "tree": tree, "archive": archive, "archive_md5": md5(archive),
+    return {"root": root, "world": world, "tree": tree, "panx": root / "panx", "archive": archive, "archive_md5": md5(archive),
             "irds": irds, "bitext": bitext, "encoder": encoder,
             "query_translations": {l: world / "translations" / f"wiki_en.{l}.queries" for l in ("sw", "vi")},
             "doc_translations": {l: world / "translations" / f"wiki_{l}.en.documents" for l in ("sw", "vi")}}
@@ -126,6 +132,9 @@ def paper_test_config(paper_config: dict, fx: dict, **overrides) -> dict:
     cfg["data_efficiency"].update(systems=[], bitext_pairs=[], seeds=[])
     cfg["ablation"].update(systems=[], languages=[], seeds=[], ot_reg=[], ot_max_iter=[])
     cfg["candidates"].update(queries=15, depth=20, first_stage="bm25_translated")
+    cfg["ner"].update(languages=["sw", "vi"], panx_dir=str(fx["panx"]), bootstrap_resamples=100)
+    for key, steps in (("teacher", 20), ("student", 10), ("ot", 10)):
+        cfg["ner"][key].update(steps=steps, batch_size=8, max_length=32, lr=0.001, checkpoint_every=0)
     for key, value in overrides.items():
         cfg[key] = value
     return cfg

@@ -284,6 +284,13 @@ def test_paper_config_plans_the_full_real_dag(tmp_path, paper_config):
         + len(langs) * n_seed  # direct
     assert counts["rerank"] == reranked
     assert counts["evaluate"] == reranked + len(langs)  # + the candidate order (random)
+    ner = cfg["ner"]
+    with_bitext = [l for l in ner["languages"] if l in langs]
+    assert with_bitext == ["sw", "tl", "vi"]  # yo and mr: PAN-X but no WikiCLIR, hence no bitext
+    assert counts["ner_data"] == len(ner["languages"]) + 1 and "ner_world" not in counts
+    assert counts["ner_teacher_student"] == len(ner["languages"]) * n_seed
+    assert counts["ner_ot_aligned"] == len(with_bitext) * n_seed
+    assert counts["ner_evaluate"] == (2 * len(ner["languages"]) + len(with_bitext) + 1) * n_seed
 
 
 @pytest.mark.slow
@@ -315,6 +322,9 @@ def test_paper_config_on_fixtures_runs_end_to_end_offline(fx, tmp_path, paper_co
     assert "archive" in json.loads((work / "resources" / "manifests" / "wikiclir.json").read_text())["origin"]
     cands = (work / "results" / "candidates" / "sw.run").read_text().split()
     assert cands[5] == "bm25_first_stage"  # candidates.first_stage: bm25_translated
+    ner_md = report.split("# Second task: cross-lingual NER")[1]
+    assert "## NER en→vi" in ner_md and "# Both tasks side by side" in ner_md
+    assert (work / "results" / "data" / "ner" / "sw" / "test.parquet").exists()
     again = snakemake_run(work, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -34,6 +35,11 @@ def reduced_config(default: dict) -> dict:
     cfg["data_efficiency"].update(bitext_pairs=[100], seeds=[1])
     cfg["ablation"].update(ot_reg=[0.2], ot_max_iter=[], seeds=[2])
     cfg["candidates"].update(queries=40, depth=60)
+    cfg["ner"]["languages"] = ["sw", "nn"]
+    cfg["ner"]["world"].update(entities_per_type=60, sentences={"train": 300, "dev": 20, "test": 80})
+    for key, steps in (("teacher", 60), ("student", 40), ("ot", 20)):
+        cfg["ner"][key].update(steps=steps, checkpoint_every=0)
+    cfg["ner"]["bootstrap_resamples"] = 200
     return cfg
 
 
@@ -74,6 +80,30 @@ def test_report_files_exist_and_parse(pipeline):
     from optical.report import SYSTEM_NAMES
     for system in cfg["systems"]:
         assert SYSTEM_NAMES[system] in md, system
+
+
+def test_report_has_the_ner_section_and_both_tasks_side_by_side(pipeline):
+    from optical.ner import prf
+    from optical.ner_report import NER_NAMES
+    work, cfg = pipeline
+    md = (work / "results" / "report" / "report.md").read_text()
+    ner_md = md.split("# Second task: cross-lingual NER")[1]
+    assert "# Both tasks side by side" in ner_md
+    for lang in cfg["ner"]["languages"]:
+        assert f"## NER en→{lang}" in ner_md
+    for system in cfg["ner"]["systems"]:
+        assert NER_NAMES[system] in ner_md
+    assert "p (Holm)" in ner_md and (work / "results" / "report" / "ner_f1.png").stat().st_size > 1000
+    counts = pq.read_table(work / "results" / "report" / "ner_metrics.parquet").to_pandas()
+    assert set(counts.language) == {"en", *cfg["ner"]["languages"]}
+    assert set(counts.seed) == set(cfg["seeds"])
+    n_test = cfg["ner"]["world"]["sentences"]["test"]
+    assert (counts.groupby(["language", "system", "seed"]).size() == n_test).all()
+    # the summary cell of direct transfer on sw is recomputed from the per-sentence counts
+    d = counts[(counts.language == "sw") & (counts.system == "direct")]
+    f1s = [prf(g[["correct", "predicted", "gold_entities"]].to_numpy())[2] for _, g in d.groupby("seed")]
+    row = next(line for line in ner_md.splitlines() if line.startswith(f"| {NER_NAMES['direct']}"))
+    assert f"{100 * np.mean(f1s):.1f} ± {100 * np.std(f1s, ddof=1):.1f}" in row
 
 
 def test_metrics_parquet_holds_every_per_query_number(pipeline):

@@ -40,3 +40,9 @@ def test_default_dag_job_counts(tmp_path, default_config):
     n_runs = n_lang * n_seed * len(reranked) + sum(extra.values())
     assert counts["rerank"] == n_runs
     assert counts["evaluate"] == n_runs + 2 * n_lang  # + random and bm25, one run each
+    ner = cfg["ner"]
+    n_ner = len(ner["languages"])
+    assert counts["ner_world"] == 1 and counts["ner_data"] == n_ner + 1  # + English
+    assert counts["ner_teacher"] == n_seed
+    assert counts["ner_teacher_student"] == counts["ner_ot_aligned"] == n_ner * n_seed
+    assert counts["ner_evaluate"] == (n_ner * len(ner["systems"]) + 1) * n_seed  # + the teacher on English

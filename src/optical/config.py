@@ -42,6 +42,7 @@ def check_config(config: dict) -> None:
         _check_tiny_encoder(config)
     else:
         _check_paper(config)
+    _check_ner(config)
     systems, seeds = config["systems"], config["seeds"]
     compared = [s for s in systems if s not in ("random", "direct")]
     if compared and "direct" not in systems:
@@ -136,6 +137,50 @@ def _check_paper(config: dict) -> None:
         if system in systems and not any(s.get(key) for s in config["languages"].values()):
             raise ConfigError("systems", f"'{system}' needs languages.<code>.{key} for at least one language",
                               f"supply it, or remove '{system}'")
+
+
+def _check_ner(config: dict) -> None:
+    ner = config.get("ner")
+    if not ner or not ner["languages"]:
+        return
+    langs, systems = ner["languages"], ner["systems"]
+    if "en" in langs:
+        raise ConfigError("ner.languages", "'en' is the teacher's language (always evaluated as the ceiling), "
+                          "not a target", "target languages only")
+    if not systems:
+        raise ConfigError("ner.systems", "is empty while ner.languages is not", "direct, teacher_student, ot_aligned")
+    if "direct" not in systems:
+        raise ConfigError("ner.systems", f"{systems} are compared against 'direct'; list 'direct' too")
+    needed = ["teacher"] + (["student"] if "teacher_student" in systems else []) \
+        + (["ot"] if "ot_aligned" in systems else [])
+    for key in needed:
+        if key not in ner:
+            raise ConfigError(f"ner.{key}", f"is required by ner.systems {systems}")
+    if config["data"]["source"] == "synthetic":
+        if "world" not in ner:
+            raise ConfigError("ner.world", "is required when data.source is 'synthetic' (the world's entities)")
+        world_langs = config["world"]["languages"]
+        for code in langs:
+            if code not in world_langs:
+                raise ConfigError("ner.languages", f"'{code}' is not a language of the synthetic world",
+                                  f"a subset of {sorted(world_langs)}")
+        w = ner["world"]
+        for key in ("mentions", "sentence_length"):
+            lo, hi = w[key]
+            if lo > hi:
+                raise ConfigError(f"ner.world.{key}", f"[{lo}, {hi}] has min > max")
+        limit = config["encoder"]["max_position_embeddings"]
+        for key in needed:
+            if ner[key]["max_length"] > limit:
+                raise ConfigError(f"ner.{key}.max_length", f"{ner[key]['max_length']} exceeds "
+                                  f"encoder.max_position_embeddings={limit}")
+    else:
+        if not ner.get("panx_dir") and not ner.get("hub_dataset"):
+            raise ConfigError("ner.panx_dir", "the paper setting needs PAN-X: a local directory or ner.hub_dataset",
+                              "ner.panx_dir: <dir>/<lang>/{train,dev,test}, or ner.hub_dataset: google/xtreme")
+    if "ot_aligned" in systems and not set(langs) & set(config["languages"]):
+        raise ConfigError("ner.systems", "'ot_aligned' needs bitext, i.e. an NER language that is also in "
+                          "languages (retrieval); none is", "add one, or remove 'ot_aligned'")
 
 
 def available(config: dict, system: str, lang: str) -> bool:

@@ -353,9 +353,11 @@ def build_report(*args, first_stage: str = "sampled", **kwargs) -> dict:
 def _build_report(metric_files: list[str], training_dirs: list[str], out_html: str, out_md: str,
                   out_metrics: str, systems: list[str], languages: list[str], measures: list[str],
                   threshold: int, alpha: float = 0.05, baseline: str = BASELINE,
-                  pairs: list | None = None) -> dict:
+                  pairs: list | None = None, ner: dict | None = None) -> dict:
     """``pairs``: the (language, system) cells that ran (default: every one); a system without data
-    for a language (paper setting: no translate-train or translations there) shows "–"."""
+    for a language (paper setting: no translate-train or translations there) shows "–".
+    ``ner``: the NER task's ``files``, ``systems``, ``languages``, ``resamples`` and ``out_metrics``
+    (its per-sentence counts); its section and a side-by-side table of both tasks are added."""
     train_pairs, curves = _read_training(training_dirs)
     df = load_metrics(metric_files, train_pairs)
     main = df[df.variant == "main"]
@@ -533,11 +535,29 @@ def _build_report(metric_files: list[str], training_dirs: list[str], out_html: s
                         "queries are always encoded by the frozen English teacher. Bitext methods share one budget "
                         "(`distill.steps` × `distill.batch_size`) and one held-out split. Assumptions where the "
                         "paper is silent are listed with their config keys in the README."))
+    ner_rows = 0
+    if ner is not None:
+        from optical.ner_report import load_ner, ner_blocks, side_by_side, write_ner_metrics
+        ndf = load_ner(ner["files"])
+        write_ner_metrics(ner["out_metrics"], ndf)
+        ner_rows = len(ndf)
+        if ner["files"]:
+            nblocks, nfigures, ntable = ner_blocks(ndf, ner["systems"], ner["languages"], alpha, ner["resamples"],
+                                                   fig_dir)
+            blocks += nblocks
+            figures += nfigures
+            header, rows = side_by_side(table, key, ntable, languages, ner["languages"])
+            blocks.append(("h1", "Both tasks side by side"))
+            blocks.append(("p", f"Per language: re-ranking {key} (mean over seeds) of direct transfer and OPTICAL, "
+                                "and NER entity F1 (%) of direct transfer and the distilled systems. Is distillation's "
+                                "gain over direct transfer in one task matched in the other?"))
+            blocks.append(("table", header, rows))
     blocks.append(("h2", "Figures"))
     for name, caption in figures:
         blocks.append(("figure", name, caption))
 
     io.write_text(out_md, _md(blocks))
     io.write_text(out_html, _html(blocks, fig_dir))
-    log.info("report written: %d metric rows, %d comparisons, %d figures", len(df), len(comp), len(figures))
-    return {"rows": len(df), "comparisons": len(comp), "figures": [f for f, _ in figures]}
+    log.info("report written: %d metric rows, %d NER rows, %d comparisons, %d figures", len(df), ner_rows, len(comp),
+             len(figures))
+    return {"rows": len(df), "ner_rows": ner_rows, "comparisons": len(comp), "figures": [f for f, _ in figures]}

@@ -39,6 +39,7 @@ REPORT_FILES = [
     "results/report/report.html",
     "results/report/report.md",
     "results/report/metrics.parquet",
+    "results/report/ner_metrics.parquet",
 ]
 
 
@@ -182,3 +183,35 @@ def candidate_inputs(w):
 def local_copies(*values):
     """Local copies named in the config are inputs, so replacing one reruns what it feeds."""
     return [v for v in values if v]
+
+
+# --- NER (the second task) ---------------------------------------------------------------
+NER_LANGS = sorted(config["ner"]["languages"]) if "ner" in config else []
+NER_SYSTEMS = list(config["ner"]["systems"]) if NER_LANGS else []
+NER_SPLITS = ["train", "dev", "test"]
+# (lang, system) pairs that run; OT alignment needs the language's bitext (a retrieval language)
+NER_PAIRS = [
+    (l, s) for l in NER_LANGS for s in NER_SYSTEMS if s != "ot_aligned" or l in config["languages"]
+]
+
+
+def ner_source_files(w):
+    if SYNTHETIC:
+        return expand(f"{WORLD}/ner/{w.nlang}/{{split}}", split=NER_SPLITS)
+    if config["ner"].get("panx_dir"):
+        return expand(f"{config['ner']['panx_dir']}/{w.nlang}/{{split}}", split=NER_SPLITS)
+    return []
+
+
+def ner_model(w):
+    if w.nsystem == "direct":
+        return f"results/models/ner/teacher/seed{w.seed}"
+    return f"results/models/ner/{w.nsystem}/{w.nlang}/seed{w.seed}"
+
+
+def ner_metric_files():
+    """Every NER test run: each system on each language and seed, plus the teacher on English."""
+    if not NER_LANGS:
+        return []
+    runs = [(l, s) for l, s in NER_PAIRS] + ([("en", "direct")] if "direct" in NER_SYSTEMS else [])
+    return [f"results/ner/{l}/{s}/seed{se}.parquet" for l, s in runs for se in SEEDS]

@@ -1,0 +1,181 @@
+"""Named entities in the synthetic world, written as PAN-X (WikiANN, XTREME) files.
+
+Sentences are built from the world's concepts (topic and background words, realised in each
+language's own lexicon, word order, morphology and function words) plus entity mentions:
+
+- PER: a given and a family name; ORG: one or two name tokens and an organisation word (a concept,
+  so it is translated, like "Bank" / "Benki"); LOC: one or two name tokens.
+- Names are shared across languages, as Latin-script names mostly are, except that a share of the
+  locations (``exonym_prob``) has its own form in each language (exonyms: London / Londres).
+- A share of the entities (``local_share``) belongs to one language only and never occurs in English
+  training data: the names a transfer model has never seen.
+- Before a mention, with ``trigger_prob``, comes a word that hints at its type (a concept per type:
+  "born", "company", "city" ...); reordering may move it behind the mention, as word order does.
+
+Every language gets ``train`` / ``dev`` / ``test`` files in the PAN-X layout (``<lang>:<token><TAB>
+<tag>``, BIO tags, a blank line between sentences). The pipeline trains the teacher on English
+``train`` and reads the low-resource ``train`` split's text without its tags (Wu et al. 2020's
+unlabelled target data). The world's other files do not change: NER draws from its own streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from optical import io
+from optical.synthetic import PIVOT, World, WorldSpec, _make_forms, _rng
+
+TYPES = ("PER", "ORG", "LOC")
+LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class NerSpec:
+    entities_per_type: int
+    local_share: float        # share of entities that exist in one language only
+    exonym_prob: float        # share of locations with a language-specific form
+    trigger_prob: float       # chance of a type-hinting word before a mention
+    mentions: tuple[int, int]  # [min, max] mentions per sentence
+    sentence_length: tuple[int, int]
+    sentences: dict           # split -> sentences per language (English and the others alike)
+
+    @classmethod
+    def from_config(cls, c: dict) -> "NerSpec":
+        return cls(entities_per_type=c["entities_per_type"], local_share=c["local_share"],
+                   exonym_prob=c["exonym_prob"], trigger_prob=c["trigger_prob"], mentions=tuple(c["mentions"]),
+                   sentence_length=tuple(c["sentence_length"]), sentences=dict(c["sentences"]))
+
+
+@dataclass
+class Entity:
+    type: str
+    tokens: tuple[str, ...]                       # the shared form
+    marker: int | None = None                     # ORG: a concept realised in each language
+    exonyms: dict[str, tuple[str, ...]] | None = None
+
+    def realize(self, lang: str, world: World) -> list[str]:
+        toks = list(self.exonyms.get(lang, self.tokens) if self.exonyms else self.tokens)
+        if self.marker is not None:
+            toks.append(world.lexicons[lang].forms[self.marker])
+        return toks
+
+
+class NerWorld:
+    def __init__(self, world: World, spec: NerSpec):
+        self.world, self.spec = world, spec
+        seed = world.spec.seed
+        rng = _rng(seed, "ner", "core")
+        taken = set(world._taken)
+        for lex in world.lexicons.values():
+            taken.update(lex.forms, lex.function_words)
+        self.taken = taken
+        n = world.spec.n_concepts
+        # type hints and organisation words: concepts below the most frequent ones
+        pool = rng.choice(np.arange(n // 20, n), 4 * 6, replace=False)
+        self.triggers = {t: pool[i * 6:(i + 1) * 6].tolist() for i, t in enumerate(TYPES)}
+        self.org_markers = pool[18:24].tolist()
+        self.shared = self._entities(rng, int(round(spec.entities_per_type * (1 - spec.local_share))), "shared")
+        self.local = {code: self._entities(_rng(seed, "ner", "local", code),
+                                           int(round(spec.entities_per_type * spec.local_share)), code)
+                      for code in [PIVOT] + sorted(world.spec.languages)}
+
+    def _entities(self, rng, n: int, scope: str) -> dict[str, list[Entity]]:
+        out = {}
+        for t in TYPES:
+            ents = []
+            names = _make_forms(rng, 3 * n, "bdgklmnrstvz", "aeiou", (2, 3), self.taken)
+            for i in range(n):
+                if t == "PER":
+                    ents.append(Entity(t, (names[3 * i], names[3 * i + 1])))
+                elif t == "ORG":
+                    k = 1 + int(rng.random() < 0.4)
+                    ents.append(Entity(t, tuple(names[3 * i:3 * i + k]),
+                                       marker=int(self.org_markers[rng.integers(len(self.org_markers))])))
+                else:
+                    k = 1 + int(rng.random() < 0.3)
+                    e = Entity(t, tuple(names[3 * i:3 * i + k]))
+                    if rng.random() < self.spec.exonym_prob:  # each language writes it its own way
+                        e.exonyms = {}
+                        for code, lex in self.world.lexicons.items():
+                            if code == PIVOT:
+                                continue
+                            c, v = lex.spec.consonants, lex.spec.vowels
+                            e.exonyms[code] = tuple(_make_forms(rng, k, c, v, (2, 3), self.taken))
+                    ents.append(e)
+            out[t] = ents
+        return out
+
+    def sentence(self, lang: str, rng) -> tuple[list[str], list[str]]:
+        """One tagged sentence: concept words realised like the world's text, entities kept whole."""
+        w, s = self.world, self.spec
+        subject = w.any_subject(rng)
+        topic_words, _, cdf = w.topics[subject.topic]
+        lo, hi = s.sentence_length
+        items: list = [int(topic_words[min(int(np.searchsorted(cdf, rng.random() * cdf[-1])), len(cdf) - 1)])
+                       if rng.random() < 0.5 else int(rng.integers(w.spec.n_concepts))
+                       for _ in range(int(rng.integers(lo, hi + 1)))]
+        for _ in range(int(rng.integers(s.mentions[0], s.mentions[1] + 1))):
+            t = TYPES[int(rng.integers(len(TYPES)))]
+            pool = self.shared[t] + self.local[lang][t]
+            ent = pool[int(rng.integers(len(pool)))]
+            pos = int(rng.integers(len(items) + 1))
+            mention = [("ENT", ent)]
+            if rng.random() < s.trigger_prob:
+                mention = [int(self.triggers[t][rng.integers(len(self.triggers[t]))])] + mention
+            items[pos:pos] = mention
+        return self.realize(lang, items, rng)
+
+    def realize(self, lang: str, items: list, rng) -> tuple[list[str], list[str]]:
+        """:meth:`synthetic.Lexicon.realize` with tags: windows of items may be reversed, content
+        words take suffixes, function words follow items; an entity is one item, tagged BIO."""
+        lex = self.world.lexicons[lang]
+        ls = lex.spec
+        items = list(items)
+        if ls.reorder_prob > 0 and ls.reorder_window > 1:
+            for i in range(0, len(items), ls.reorder_window):
+                if rng.random() < ls.reorder_prob:
+                    items[i:i + ls.reorder_window] = items[i:i + ls.reorder_window][::-1]
+        words, tags = [], []
+        for it in items:
+            if isinstance(it, tuple):
+                toks = it[1].realize(lang, self.world)
+                words += toks
+                tags += [f"B-{it[1].type}"] + [f"I-{it[1].type}"] * (len(toks) - 1)
+            else:
+                form = lex.forms[it]
+                if ls.morph_prob > 0 and rng.random() < ls.morph_prob:
+                    form += lex.suffixes[rng.integers(len(lex.suffixes))]
+                words.append(form)
+                tags.append("O")
+            if rng.random() < ls.function_word_prob:
+                words.append(lex.function_words[rng.integers(len(lex.function_words))])
+                tags.append("O")
+        return words, tags
+
+
+def write_panx(path: str | Path, lang: str, sentences: list[tuple[list[str], list[str]]]) -> None:
+    """PAN-X layout: ``<lang>:<token><TAB><tag>`` per line, a blank line after each sentence."""
+    def lines():
+        for words, tags in sentences:
+            for w, t in zip(words, tags):
+                yield f"{lang}:{w}\t{t}"
+            yield ""
+    io.write_lines(path, lines())
+
+
+def write_ner_world(world_spec: WorldSpec, ner_spec: NerSpec, out: str | Path, langs: list[str]) -> dict:
+    """``out/<lang>/{train,dev,test}`` for English and ``langs``; returns counts."""
+    world = World(world_spec)
+    ner = NerWorld(world, ner_spec)
+    counts = {}
+    for lang in [PIVOT] + sorted(langs):
+        for split in SPLITS:
+            rng = _rng(world_spec.seed, "ner", lang, split)
+            sents = [ner.sentence(lang, rng) for _ in range(ner_spec.sentences[split])]
+            write_panx(Path(out) / lang / split, lang, sents)
+            counts[f"{lang}/{split}"] = len(sents)
+    return counts

@@ -1,0 +1,141 @@
+# The second task: cross-lingual NER (PAN-X), English teacher -> direct transfer, teacher-student
+# learning (Wu et al. 2020) and an OT-aligned encoder, evaluated with seqeval. Off when
+# ner.languages is empty. NER rules use their own wildcards: NER languages need not be retrieval
+# languages (PAN-X has languages WikiCLIR lacks) and "en" is evaluated too (the teacher's ceiling).
+
+
+wildcard_constraints:
+    nlang="|".join(["en"] + NER_LANGS) or "none",
+    nsystem="|".join(NER_SYSTEMS) or "none",
+    split="train|dev|test",
+
+
+if NER_LANGS and SYNTHETIC:
+
+    rule ner_world:
+        output:
+            expand(f"{WORLD}/ner/{{l}}/{{split}}", l=[PIVOT] + WORLD_LANGS, split=NER_SPLITS),
+        params:
+            world=config["world"],
+            ner=config["ner"]["world"],
+            langs=WORLD_LANGS,
+            code=code_hash("ner_world", "synthetic", "io"),
+        log:
+            "logs/ner/world.log",
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/ner_world.py"
+
+
+rule ner_data:
+    input:
+        ner_source_files,
+    output:
+        expand("results/data/ner/{{nlang}}/{split}.parquet", split=NER_SPLITS),
+    params:
+        hub_dataset=lambda w: None if SYNTHETIC or config["ner"].get("panx_dir") else config["ner"]["hub_dataset"],
+        code=code_hash("ner", "io"),
+    log:
+        "logs/ner/data/{nlang}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/ner_data.py"
+
+
+rule ner_teacher:
+    input:
+        encoder=ENCODER,
+        train="results/data/ner/en/train.parquet",
+    output:
+        directory("results/models/ner/teacher/seed{seed}"),
+    params:
+        cfg=config["ner"].get("teacher"),
+        state=lambda w: f"{STATE}/ner/teacher/seed{w.seed}",
+        device=config["device"],
+        code=code_hash("ner", "checkpoint", "models", "io"),
+    threads: 2
+    priority: 5
+    resources:
+        gpu=GPU,
+    log:
+        "logs/ner/teacher/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/ner/teacher/seed{seed}.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/ner_train.py"
+
+
+rule ner_teacher_student:
+    input:
+        teacher="results/models/ner/teacher/seed{seed}",
+        init=lambda w: ENCODER if config["ner"]["student"]["init"] == "encoder" else f"results/models/ner/teacher/seed{w.seed}",
+        train="results/data/ner/{nlang}/train.parquet",
+    output:
+        directory("results/models/ner/teacher_student/{nlang}/seed{seed}"),
+    params:
+        cfg=config["ner"].get("student"),
+        state=lambda w: f"{STATE}/ner/teacher_student/{w.nlang}/seed{w.seed}",
+        device=config["device"],
+        code=code_hash("ner", "checkpoint", "models", "io"),
+    threads: 1
+    resources:
+        gpu=GPU,
+    log:
+        "logs/ner/teacher_student/{nlang}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/ner/teacher_student/{nlang}/seed{seed}.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/ner_train.py"
+
+
+rule ner_ot_aligned:
+    input:
+        teacher="results/models/ner/teacher/seed{seed}",
+        bitext="results/data/{nlang}/bitext.parquet",
+    output:
+        directory("results/models/ner/ot_aligned/{nlang}/seed{seed}"),
+    params:
+        cfg=config["ner"].get("ot"),
+        ot=config["distill"]["ot"],
+        state=lambda w: f"{STATE}/ner/ot_aligned/{w.nlang}/seed{w.seed}",
+        device=config["device"],
+        code=code_hash("ner", "transport", "checkpoint", "models", "io"),
+    threads: 1
+    resources:
+        gpu=GPU,
+    log:
+        "logs/ner/ot_aligned/{nlang}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/ner/ot_aligned/{nlang}/seed{seed}.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/ner_train.py"
+
+
+rule ner_evaluate:
+    input:
+        model=ner_model,
+        test="results/data/ner/{nlang}/test.parquet",
+    output:
+        "results/ner/{nlang}/{nsystem}/seed{seed}.parquet",
+    params:
+        max_length=config["ner"].get("teacher", {}).get("max_length"),
+        batch_size=config["evaluation"]["rerank_batch_size"],
+        device=config["device"],
+        code=code_hash("ner", "models", "io"),
+    threads: 1
+    resources:
+        gpu=GPU,
+    log:
+        "logs/ner/evaluate/{nlang}/{nsystem}/seed{seed}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/ner_evaluate.py"

@@ -1,0 +1,17 @@
+from optical.workflow import setup_logging
+
+setup_logging(snakemake.log[0])
+
+import logging
+
+from optical import ner
+
+inp, p, w = snakemake.input, snakemake.params, snakemake.wildcards
+common = dict(seed=int(w.seed), threads=snakemake.threads, device=p.device, state_dir=p.state)
+if snakemake.rule == "ner_teacher":
+    stats = ner.train_teacher(inp.encoder, inp.train, snakemake.output[0], p.cfg, **common)
+elif snakemake.rule == "ner_teacher_student":
+    stats = ner.train_student(inp.teacher, inp.init, inp.train, snakemake.output[0], p.cfg, **common)
+else:
+    stats = ner.train_ot_aligned(inp.teacher, inp.bitext, snakemake.output[0], p.cfg, p.ot, **common)
+logging.info("%s done: %s", snakemake.rule, stats)
