@@ -23,7 +23,7 @@ from optical import io
 from optical.synthetic import WorldSpec, write_world
 
 MTDATA_LANGS = {"sw": "swa", "vi": "vie"}
-PANX_WORLD = dict(entities_per_type=40, local_share=0.3, exonym_prob=0.3, trigger_prob=0.6, mentions=[1, 2],
+PANX_WORLD = dict(entities_per_type=30, local_share=0.3, exonym_prob=0.3, trigger_prob=0.6, mentions=[1, 2],
                   sentence_length=[4, 8], sentences={"train": 80, "dev": 10, "test": 30})
 
 

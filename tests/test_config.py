@@ -165,3 +165,40 @@ def test_paper_schema_rejects_an_unknown_bitext_key(tmp_path, paper_config):
     cfg["languages"]["sw"]["bitext"]["opus"] = "CCAligned"
     out = _dry_run(tmp_path, cfg)
     assert out.returncode != 0 and "opus" in out.stdout + out.stderr
+
+
+NER_CASES = [
+    ("English as a target", "ner.languages", ["en", "sw"], "ner.languages", "teacher's language"),
+    ("NER language the world lacks", "ner.languages", ["vi"], "ner.languages", "not a language of the synthetic world"),
+    ("NER without its baseline", "ner.systems", ["teacher_student"], "ner.systems", "'direct'"),
+    ("student section missing", "ner.student", _DELETE, "ner.student", "is required by ner.systems"),
+    ("NER sequence longer than positions", "ner.teacher.max_length", 4096, "ner.teacher.max_length",
+     "max_position_embeddings"),
+    ("mentions min > max", "ner.world.mentions", [3, 1], "ner.world.mentions", "min > max"),
+]
+
+
+@pytest.mark.parametrize("case,key,value,named,message", NER_CASES, ids=[c[0] for c in NER_CASES])
+def test_ner_cross_key_checks(default_config, case, key, value, named, message):
+    cfg = copy.deepcopy(default_config)
+    _set(cfg, key, value)
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert f"'{named}'" in str(err.value) and message in str(err.value)
+
+
+def test_ner_off_needs_nothing_else(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["ner"] = {"languages": [], "systems": [], "bootstrap_resamples": 100}
+    check_config(cfg)
+
+
+def test_paper_ner_needs_panx_and_ot_needs_a_bitext_language(paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["ner"]["hub_dataset"] = ""
+    with pytest.raises(ConfigError, match="ner.panx_dir"):
+        check_config(cfg)
+    cfg = copy.deepcopy(paper_config)
+    cfg["ner"]["languages"] = ["yo", "mr"]
+    with pytest.raises(ConfigError, match="'ot_aligned' needs bitext"):
+        check_config(cfg)

@@ -14,7 +14,7 @@ from optical.ner_world import LABELS, NerSpec, NerWorld, write_ner_world
 from optical.stats import paired_bootstrap_f1
 from optical.synthetic import World, WorldSpec
 
-NER_WORLD = dict(entities_per_type=40, local_share=0.3, exonym_prob=0.5, trigger_prob=0.6, mentions=[1, 2],
+NER_WORLD = dict(entities_per_type=30, local_share=0.3, exonym_prob=0.5, trigger_prob=0.6, mentions=[1, 2],
                  sentence_length=[4, 8], sentences={"train": 60, "dev": 10, "test": 30})
 
 

@@ -165,6 +165,12 @@ def _check_ner(config: dict) -> None:
                 raise ConfigError("ner.languages", f"'{code}' is not a language of the synthetic world",
                                   f"a subset of {sorted(world_langs)}")
         w = ner["world"]
+        names = config["world"]["n_subjects"] + config["world"]["msmarco"]["subjects"]
+        shared = round(w["entities_per_type"] * (1 - w["local_share"]))
+        if 6 * shared > names:
+            raise ConfigError("ner.world.entities_per_type", f"{shared} shared entities per type need {6 * shared} "
+                              f"names but the world has {names} (world.n_subjects + world.msmarco.subjects)",
+                              f"ner.world.entities_per_type at most {int(names // 6 / (1 - w['local_share']))}")
         for key in ("mentions", "sentence_length"):
             lo, hi = w[key]
             if lo > hi:

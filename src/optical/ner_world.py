@@ -5,10 +5,13 @@ language's own lexicon, word order, morphology and function words) plus entity m
 
 - PER: a given and a family name; ORG: one or two name tokens and an organisation word (a concept,
   so it is translated, like "Bank" / "Benki"); LOC: one or two name tokens.
-- Names are shared across languages, as Latin-script names mostly are, except that a share of the
-  locations (``exonym_prob``) has its own form in each language (exonyms: London / Londres).
+- Names are shared across languages, as Latin-script names mostly are: shared entities are named
+  with the world's subject names, which every language's text (and so the encoder's pretraining)
+  already carries as anchors. A share of the locations (``exonym_prob``) has its own form in each
+  language (exonyms: London / Londres).
 - A share of the entities (``local_share``) belongs to one language only and never occurs in English
-  training data: the names a transfer model has never seen.
+  training data; their names are new and written in that language's letters, so they look like
+  the language's own words: the names a transfer model has never seen.
 - Before a mention, with ``trigger_prob``, comes a word that hints at its type (a concept per type:
   "born", "company", "city" ...); reordering may move it behind the mention, as word order does.
 
@@ -78,26 +81,38 @@ class NerWorld:
         pool = rng.choice(np.arange(n // 20, n), 4 * 6, replace=False)
         self.triggers = {t: pool[i * 6:(i + 1) * 6].tolist() for i, t in enumerate(TYPES)}
         self.org_markers = pool[18:24].tolist()
-        self.shared = self._entities(rng, int(round(spec.entities_per_type * (1 - spec.local_share))), "shared")
-        self.local = {code: self._entities(_rng(seed, "ner", "local", code),
-                                           int(round(spec.entities_per_type * spec.local_share)), code)
-                      for code in [PIVOT] + sorted(world.spec.languages)}
+        # shared entities are named with the world's subject names, which every language's text
+        # (and so the encoder's pretraining) already carries as anchors; local entities get new
+        # names in their own language's letters, so they look like that language's words
+        names = list(world.names)
+        rng.shuffle(names)
+        self.shared = self._entities(rng, int(round(spec.entities_per_type * (1 - spec.local_share))), names)
+        self.local = {}
+        for code in [PIVOT] + sorted(world.spec.languages):
+            r = _rng(seed, "ner", "local", code)
+            ls = world.lexicons[code].spec
+            n = int(round(spec.entities_per_type * spec.local_share))
+            self.local[code] = self._entities(r, n, _make_forms(r, 2 * n * len(TYPES), ls.consonants, ls.vowels,
+                                                                (2, 3), self.taken))
 
-    def _entities(self, rng, n: int, scope: str) -> dict[str, list[Entity]]:
+    def _entities(self, rng, n: int, name_pool: list[str]) -> dict[str, list[Entity]]:
         out = {}
-        for t in TYPES:
+        if len(name_pool) < 2 * n * len(TYPES):  # at most two name tokens per entity
+            raise ValueError(f"{len(name_pool)} names cannot name {n} entities of each type; lower "
+                             "ner.world.entities_per_type or raise world.n_subjects")
+        for ti, t in enumerate(TYPES):
             ents = []
-            names = _make_forms(rng, 3 * n, "bdgklmnrstvz", "aeiou", (2, 3), self.taken)
+            names = name_pool[ti * 2 * n:(ti + 1) * 2 * n]
             for i in range(n):
                 if t == "PER":
-                    ents.append(Entity(t, (names[3 * i], names[3 * i + 1])))
+                    ents.append(Entity(t, (names[2 * i], names[2 * i + 1])))
                 elif t == "ORG":
                     k = 1 + int(rng.random() < 0.4)
-                    ents.append(Entity(t, tuple(names[3 * i:3 * i + k]),
+                    ents.append(Entity(t, tuple(names[2 * i:2 * i + k]),
                                        marker=int(self.org_markers[rng.integers(len(self.org_markers))])))
                 else:
                     k = 1 + int(rng.random() < 0.3)
-                    e = Entity(t, tuple(names[3 * i:3 * i + k]))
+                    e = Entity(t, tuple(names[2 * i:2 * i + k]))
                     if rng.random() < self.spec.exonym_prob:  # each language writes it its own way
                         e.exonyms = {}
                         for code, lex in self.world.lexicons.items():
