@@ -144,15 +144,6 @@ PAPER_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case,key,value,named,message", PAPER_CASES, ids=[c[0] for c in PAPER_CASES])
-def test_paper_cross_key_checks(paper_config, case, key, value, named, message):
-    cfg = copy.deepcopy(paper_config)
-    _set(cfg, key, value)
-    with pytest.raises(ConfigError) as err:
-        check_config(cfg)
-    assert f"'{named}'" in str(err.value) and message in str(err.value)
-
-
 def test_paper_keys_in_the_synthetic_world_are_errors(default_config):
     cfg = copy.deepcopy(default_config)
     cfg["languages"]["sw"]["translate_train"] = "mmarco/v2/vi/train"
@@ -178,9 +169,13 @@ NER_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case,key,value,named,message", NER_CASES, ids=[c[0] for c in NER_CASES])
-def test_ner_cross_key_checks(default_config, case, key, value, named, message):
-    cfg = copy.deepcopy(default_config)
+# (which config the case edits, case...): the paper config's cases, then NER's on the default
+MORE_CASES = [("paper_config", *c) for c in PAPER_CASES] + [("default_config", *c) for c in NER_CASES]
+
+
+@pytest.mark.parametrize("base,case,key,value,named,message", MORE_CASES, ids=[c[1] for c in MORE_CASES])
+def test_paper_and_ner_cross_key_checks(request, base, case, key, value, named, message):
+    cfg = copy.deepcopy(request.getfixturevalue(base))
     _set(cfg, key, value)
     with pytest.raises(ConfigError) as err:
         check_config(cfg)

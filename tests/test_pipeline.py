@@ -232,9 +232,11 @@ def test_one_languages_bitext_size_reruns_only_that_language(pipeline):
     for rule, n in students.items():
         assert stats.pop(rule) == n, (rule, text[-3000:])
     assert stats.pop("rerank") == stats.pop("evaluate") == sum(students.values())
+    # the NER encoder aligned on sw's bitext follows it; nothing else of NER does
+    assert stats.pop("ner_ot_aligned") == stats.pop("ner_evaluate") == n_seed
     assert stats.pop("report") == 1
     assert set(stats) <= {"all", "total"}, stats
-    assert "lang=nn" not in text
+    assert "lang=nn" not in text and "nlang=nn" not in text
 
 
 def test_adding_a_language_runs_only_its_jobs(pipeline):
