@@ -217,7 +217,8 @@ def _fetch_irds(home: Path, dataset_ids: list[str], manifest_out: str | Path, so
             if ds.has_docs():
                 step = "documents"
                 store = ds.docs_store()
-                store.build() if hasattr(store, "build") else None
+                if hasattr(store, "build"):  # build ir_datasets' document store here, once
+                    store.build()
                 c["docs"] = ds.docs_count() or sum(1 for _ in ds.docs_iter())
         except Exception as e:
             raise DownloadError(f"{source} ({ds_id} {step})", "ir_datasets' source (see the log)", e,
