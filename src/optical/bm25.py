@@ -47,16 +47,27 @@ def tokenize(texts: list[str]) -> list[list[str]]:
                           token_pattern=TOKEN_PATTERN)
 
 
+def read_doc_texts(docs_path: str | Path) -> dict[str, str]:
+    """doc_id -> "title text" of a collection's ``docs.parquet``, in file order."""
+    t = io.read_parquet(docs_path, ["doc_id", "title", "text"])
+    return {d: f"{ti} {tx}" for d, ti, tx in zip(*(t.column(c).to_pylist() for c in ("doc_id", "title", "text")))}
+
+
+def build_index(texts: list[str], k1: float, b: float):
+    """A bm25s index (Lucene variant) over ``texts``; rows follow their order."""
+    import bm25s
+    index = bm25s.BM25(k1=k1, b=b, method="lucene")
+    index.index(tokenize(texts), show_progress=False)
+    return index
+
+
 def bm25_rerank(doc_texts: dict[str, str], queries: dict[str, str], candidates_path: str, run_out: str,
                 k1: float, b: float, tag: str = "bm25") -> dict:
-    import bm25s
-
     candidates = io.read_trec_run(candidates_path)
     io.check_candidates(candidates_path, candidates, queries, doc_texts, "the translated queries")
     doc_ids = sorted(doc_texts)
     row = {d: i for i, d in enumerate(doc_ids)}
-    index = bm25s.BM25(k1=k1, b=b, method="lucene")
-    index.index(tokenize([doc_texts[d] for d in doc_ids]), show_progress=False)
+    index = build_index([doc_texts[d] for d in doc_ids], k1, b)
     run: dict[str, dict[str, float]] = {}
     q_ids = sorted(candidates)
     for q, tokens in zip(q_ids, tokenize([queries[q] for q in q_ids])):

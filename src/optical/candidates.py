@@ -69,15 +69,11 @@ def make_candidates(docs_path: str, queries_path: str, qrels_path: str, run_out:
 
 def _bm25_first_stage(docs_path: str, queries: dict[str, str], depth: int, k1: float, b: float) -> dict:
     """BM25 (bm25s, Lucene variant) top ``depth`` over the whole collection per translated query."""
-    import bm25s
+    from optical.bm25 import build_index, read_doc_texts, tokenize
 
-    from optical.bm25 import tokenize
-
-    t = io.read_parquet(docs_path, ["doc_id", "title", "text"])
-    doc_ids = t.column("doc_id").to_pylist()
-    texts = [f"{ti} {tx}" for ti, tx in zip(t.column("title").to_pylist(), t.column("text").to_pylist())]
-    index = bm25s.BM25(k1=k1, b=b, method="lucene")
-    index.index(tokenize(texts), show_progress=False)
+    texts = read_doc_texts(docs_path)
+    doc_ids = list(texts)
+    index = build_index(list(texts.values()), k1, b)
     run = {}
     for q, tokens in zip(queries, tokenize(list(queries.values()))):
         scores = index.get_scores(tokens)

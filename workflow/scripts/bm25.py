@@ -4,12 +4,10 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical import io
-from optical.bm25 import bm25_rerank, read_translated_queries
+from optical.bm25 import bm25_rerank, read_doc_texts, read_translated_queries
 
 inp, p = snakemake.input, snakemake.params
-t = io.read_parquet(inp.docs, ["doc_id", "title", "text"])
-texts = {d: f"{ti} {tx}" for d, ti, tx in zip(*(t.column(c).to_pylist() for c in ("doc_id", "title", "text")))}
+texts = read_doc_texts(inp.docs)
 queries = read_translated_queries(inp.queries, p.query_field)
 stats = bm25_rerank(texts, queries, inp.candidates, snakemake.output[0], k1=p.bm25["k1"], b=p.bm25["b"])
 logging.info("bm25: %s", stats)
