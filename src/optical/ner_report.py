@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from optical import io
 from optical.ner import prf
+from optical.report import _plt, _save, significance_mark
 from optical.stats import holm, paired_bootstrap_f1
 
 NER_NAMES = {
@@ -91,7 +92,6 @@ def ner_comparisons(df: pd.DataFrame, systems: list[str], baseline: str = "direc
 
 
 def _bar(table: pd.DataFrame, systems: list[str], path: Path) -> None:
-    from optical.report import _plt, _save
     plt = _plt()
     langs = sorted(table.language.unique(), key=lambda l: (l != "en", l))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.8 + 1.8 * len(langs)), 4.2))
@@ -116,18 +116,12 @@ def ner_blocks(df: pd.DataFrame, systems: list[str], languages: list[str], alpha
     T = table.set_index(["language", "system"])
     C = comp.set_index(["language", "system"]) if len(comp) else None
 
-    def mark(l, s):
-        if C is None or (l, s) not in C.index:
-            return ""
-        r = C.loc[(l, s)]
-        return (" ▲" if r.delta > 0 else " ▼") if r.holm < alpha else ""
-
     def cell(l, s):
         if (l, s) not in T.index:
             return "–"
         r = T.loc[(l, s)]
         sd = f" ± {100 * r.f1_std:.1f}" if r.seeds > 1 else ""
-        return f"{100 * r.f1:.1f}{sd}" + mark(l, s)
+        return f"{100 * r.f1:.1f}{sd}" + significance_mark(C, (l, s), "holm", alpha)
 
     seeds = sorted(df.seed.unique().tolist())
     blocks: list = [("h1", "Second task: cross-lingual NER")]

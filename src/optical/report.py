@@ -139,6 +139,17 @@ def gap_table(df: pd.DataFrame, systems: list[str], measure: str) -> pd.DataFram
 
 # --- rendering ---------------------------------------------------------------------------
 
+def significance_mark(comp: pd.DataFrame | None, key: tuple, p_column: str, alpha: float) -> str:
+    """" ▲" / " ▼" when the comparison at ``key`` (index of ``comp``) is significantly better /
+    worse than the baseline (corrected p in ``p_column`` below ``alpha``), else ""."""
+    if comp is None or key not in comp.index:
+        return ""
+    r = comp.loc[key]
+    if r[p_column] < alpha:
+        return " ▲" if r.delta > 0 else " ▼"
+    return ""
+
+
 def _fmt(mean: float, std: float, seeds: int) -> str:
     return f"{mean:.4f} ± {std:.4f}" if seeds > 1 else f"{mean:.4f}"
 
@@ -377,12 +388,7 @@ def _build_report(metric_files: list[str], training_dirs: list[str], out_html: s
     C = comp.set_index(["language", "system", "measure"]) if len(comp) else None
 
     def sig_mark(lang, s, m):
-        if C is None or (lang, s, m) not in C.index:
-            return ""
-        r = C.loc[(lang, s, m)]
-        if r.perm_holm < alpha:
-            return " ▲" if r.delta > 0 else " ▼"
-        return ""
+        return significance_mark(C, (lang, s, m), "perm_holm", alpha)
 
     blocks: list = [("h1", "OPTICAL reproduction: cross-lingual re-ranking report")]
     blocks.append(("p", f"Each system re-ranks the same candidate list per language pair (English queries, "
