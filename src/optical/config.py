@@ -1,7 +1,15 @@
-"""Checks across config keys that a JSON schema cannot express. Run before any job starts."""
+"""Checks across config keys that a JSON schema cannot express. Run before any job starts.
+
+``workflow/schemas/config.schema.yaml`` runs first and owns every rule about one key: types,
+ranges, unknown keys, and which keys ``data.source`` requires or forbids (its ``if``/``then``
+rules). The checks here assume a config that passed it; they compare values across keys (subsets,
+orders, sums, sizes) and check system names against the registry (:mod:`optical.registry`), which
+the schema does not list so that adding a system takes no schema edit.
+"""
 
 from __future__ import annotations
 
+from optical import registry
 from optical.errors import ConfigError
 
 
@@ -15,81 +23,64 @@ def canonical(obj):
 
 
 def check_config(config: dict) -> None:
-    langs = config["languages"]
+    """Raise a :class:`ConfigError` naming the key at fault, or return for a consistent config.
+    System names are checked first: later checks look systems up in the registry."""
+    _check_systems(config)
     if config["data"]["source"] == "synthetic":
-        if "world" not in config:
-            raise ConfigError("world", "is required when data.source is 'synthetic'")
-        world_langs = config["world"]["languages"]
-        for code, spec in langs.items():
-            if code not in world_langs:
-                raise ConfigError(f"languages.{code}", "is not a language of the synthetic world",
-                                  f"one of {sorted(world_langs)}, or add world.languages.{code}")
-            have = world_langs[code]["bitext_pairs"]
-            if spec["bitext_pairs"] > have:
-                raise ConfigError(f"languages.{code}.bitext_pairs",
-                                  f"{spec['bitext_pairs']} exceeds the {have} pairs the world generates",
-                                  f"at most world.languages.{code}.bitext_pairs = {have}")
-        w = config["world"]
-        if w["topic_size"] > w["n_concepts"] // 2:
-            raise ConfigError("world.topic_size", f"{w['topic_size']} is more than half of world.n_concepts")
-        if w["signature_size"] > w["topic_size"]:
-            raise ConfigError("world.signature_size", "must not exceed world.topic_size")
-        for key in ("sentence_length", "article_sentences"):
-            lo, hi = w[key]
-            if lo > hi:
-                raise ConfigError(f"world.{key}", f"[{lo}, {hi}] has min > max")
-    if config["data"]["source"] == "synthetic":
+        _check_world(config)
         _check_tiny_encoder(config)
     else:
         _check_paper(config)
     _check_ner(config)
-    systems, seeds = config["systems"], config["seeds"]
-    compared = [s for s in systems if s not in ("random", "direct")]
-    if compared and "direct" not in systems:
-        raise ConfigError("systems", f"{compared} are compared against 'direct'; list 'direct' too")
-    de = config["data_efficiency"]
-    _subset(de["systems"], systems, "data_efficiency.systems", "systems")
-    _subset(de["seeds"], seeds, "data_efficiency.seeds", "seeds")
-    dist = config["distill"]
-    for code, spec in langs.items():
-        n_train = spec["bitext_pairs"] - min(dist["heldout_pairs"], spec["bitext_pairs"] // 5)
-        for n in de["bitext_pairs"] if de["systems"] else []:
-            if n >= n_train:
-                raise ConfigError("data_efficiency.bitext_pairs",
-                                  f"{n} is not smaller than the {n_train} training pairs of {code} "
-                                  f"(languages.{code}.bitext_pairs minus the held-out pairs)",
-                                  f"sizes below {n_train}; the full bitext is the main run")
-    ab = config["ablation"]
-    _subset(ab["systems"], systems, "ablation.systems", "systems")
-    _subset(ab["languages"], list(langs), "ablation.languages", "languages")
-    _subset(ab["seeds"], seeds, "ablation.seeds", "seeds")
-    if ab["systems"] and dist["ot"]["reg"] in ab["ot_reg"]:
-        raise ConfigError("ablation.ot_reg", f"{dist['ot']['reg']} is distill.ot.reg, i.e. the main run")
-    if ab["systems"] and dist["ot"]["max_iter"] in ab["ot_max_iter"]:
-        raise ConfigError("ablation.ot_max_iter", f"{dist['ot']['max_iter']} is distill.ot.max_iter, i.e. the main run")
+    _check_data_efficiency(config)
+    _check_ablation(config)
+    _check_headline_measure(config)
 
 
-TINY_ENCODER_KEYS = ["vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
-                     "max_position_embeddings"]
-PAPER_ONLY = {"encoder": ["hub_id", "revision", "local_path"],
-              "languages.<code>": ["bitext", "translate_train", "query_translations", "doc_translations"]}
+def available(config: dict, system: str, lang: str) -> bool:
+    """Whether ``system`` can run on ``lang``: in the paper setting a system that needs per-language
+    data (the registry's ``needs``: translate-train triples, translations) runs only where it is given."""
+    if config["data"]["source"] == "synthetic":
+        return True
+    return all(need == "bitext" or config["languages"][lang].get(need) for need in registry.RETRIEVAL[system].needs)
+
+
+# --- retrieval ------------------------------------------------------------------------------
+
+def _check_systems(config: dict) -> None:
+    """Registered names, each tested against the baseline, so the baseline must run too."""
+    systems = config["systems"]
+    registry.check_names(systems, "systems")
+    compared = [s for s in systems if s not in ("random", registry.BASELINE)]
+    if compared and registry.BASELINE not in systems:
+        raise ConfigError("systems", f"{compared} are compared against '{registry.BASELINE}'; "
+                          f"list '{registry.BASELINE}' too")
+
+
+def _check_world(config: dict) -> None:
+    """data.source synthetic: the evaluated languages exist in the world, with enough bitext."""
+    world = config["world"]
+    world_langs = world["languages"]
+    for code, spec in config["languages"].items():
+        if code not in world_langs:
+            raise ConfigError(f"languages.{code}", "is not a language of the synthetic world",
+                              f"one of {sorted(world_langs)}, or add world.languages.{code}")
+        have = world_langs[code]["bitext_pairs"]
+        if spec["bitext_pairs"] > have:
+            raise ConfigError(f"languages.{code}.bitext_pairs",
+                              f"{spec['bitext_pairs']} exceeds the {have} pairs the world generates",
+                              f"at most world.languages.{code}.bitext_pairs = {have}")
+    if world["topic_size"] > world["n_concepts"] // 2:
+        raise ConfigError("world.topic_size", f"{world['topic_size']} is more than half of world.n_concepts")
+    if world["signature_size"] > world["topic_size"]:
+        raise ConfigError("world.signature_size", "must not exceed world.topic_size")
+    for key in ("sentence_length", "article_sentences"):
+        _check_range(world[key], f"world.{key}")
 
 
 def _check_tiny_encoder(config: dict) -> None:
+    """data.source synthetic: the tiny BERT's shape, and every input fits its positions."""
     enc = config["encoder"]
-    for key in TINY_ENCODER_KEYS:
-        if key not in enc:
-            raise ConfigError(f"encoder.{key}", "is required when data.source is 'synthetic' (a tiny BERT is built)")
-    for key in PAPER_ONLY["encoder"]:
-        if key in enc:
-            raise ConfigError(f"encoder.{key}", "is a paper-setting key; the synthetic world builds its own encoder")
-    if "pretrain" not in config:
-        raise ConfigError("pretrain", "is required when data.source is 'synthetic'")
-    for code, spec in config["languages"].items():
-        for key in PAPER_ONLY["languages.<code>"]:
-            if key in spec:
-                raise ConfigError(f"languages.{code}.{key}", "is a paper-setting key; the synthetic world "
-                                  "supplies its own bitext, translations and translate-train data")
     if enc["hidden_size"] % enc["num_heads"]:
         raise ConfigError("encoder.num_heads", f"{enc['num_heads']} does not divide encoder.hidden_size={enc['hidden_size']}")
     for key in ("teacher.query_max_length", "teacher.doc_max_length", "distill.max_length", "pretrain.max_length"):
@@ -100,106 +91,133 @@ def _check_tiny_encoder(config: dict) -> None:
 
 
 def _check_paper(config: dict) -> None:
-    """data.source wikiclir: every source must be downloadable or given locally."""
-    data, enc = config["data"], config["encoder"]
-    for key in ("ir_datasets_home", "teacher_triples", "max_triples"):
-        if key not in data:
-            raise ConfigError(f"data.{key}", "is required when data.source is 'wikiclir'")
-    if not enc.get("hub_id") and not enc.get("local_path"):
-        raise ConfigError("encoder.hub_id", "a hub id (or encoder.local_path) is required when data.source is "
-                          "'wikiclir'", "e.g. bert-base-multilingual-cased, xlm-roberta-base")
-    extra = [k for k in TINY_ENCODER_KEYS if k in enc]
-    if extra:
-        raise ConfigError(f"encoder.{extra[0]}", "builds the synthetic tiny BERT; a pretrained encoder brings "
-                          "its own architecture", "encoder.hub_id, encoder.revision, encoder.local_path")
-    if "pretrain" in config:
-        raise ConfigError("pretrain", "is only used when data.source is 'synthetic' (the paper setting starts "
-                          "from a pretrained encoder); remove it")
-    systems = config["systems"]
-    first_stage = config["candidates"]["first_stage"]
+    """data.source wikiclir: the per-language data that the first stage and the systems read."""
+    languages = config["languages"]
+    if config["candidates"]["first_stage"] == "bm25_translated":
+        for code, spec in languages.items():
+            if not spec.get("query_translations"):
+                raise ConfigError(f"languages.{code}.query_translations", "is required by candidates.first_stage "
+                                  "bm25_translated (BM25 cannot match English queries to foreign text)",
+                                  "a translated query file, or candidates.first_stage: sampled")
+    for system in config["systems"]:
+        for key in registry.RETRIEVAL[system].needs:
+            if key != "bitext" and not any(spec.get(key) for spec in languages.values()):
+                raise ConfigError("systems", f"'{system}' needs languages.<code>.{key} for at least one language",
+                                  f"supply it, or remove '{system}'")
+
+
+def _check_data_efficiency(config: dict) -> None:
+    """Curve runs are bitext methods and seeds of the main run, on subsets smaller than its bitext."""
+    de = config["data_efficiency"]
+    _subset(de["systems"], config["systems"], "data_efficiency.systems", "systems")
+    _of_kind(de["systems"], "data_efficiency.systems", "bitext methods", lambda s: s.kind == registry.BITEXT)
+    _subset(de["seeds"], config["seeds"], "data_efficiency.seeds", "seeds")
+    if not de["systems"]:
+        return
+    heldout = config["distill"]["heldout_pairs"]
     for code, spec in config["languages"].items():
-        bt = spec.get("bitext")
-        if not bt:
-            raise ConfigError(f"languages.{code}.bitext", "is required when data.source is 'wikiclir'",
-                              "mtdata ids + mtdata_langs, or local_src + local_tgt")
-        local = [bool(bt.get("local_src")), bool(bt.get("local_tgt"))]
-        if any(local) and not all(local):
-            raise ConfigError(f"languages.{code}.bitext", "set both local_src and local_tgt, or neither")
-        if not any(local) and not (bt.get("mtdata") and bt.get("mtdata_langs")):
-            raise ConfigError(f"languages.{code}.bitext", "needs mtdata (ids) and mtdata_langs, or local_src "
-                              "and local_tgt")
-        if first_stage == "bm25_translated" and not spec.get("query_translations"):
-            raise ConfigError(f"languages.{code}.query_translations", "is required by candidates.first_stage "
-                              "bm25_translated (BM25 cannot match English queries to foreign text)",
-                              "a translated query file, or candidates.first_stage: sampled")
-    for system, key in (("translate_train", "translate_train"), ("bm25", "query_translations"),
-                        ("translate_test_oracle", "doc_translations")):
-        if system in systems and not any(s.get(key) for s in config["languages"].values()):
-            raise ConfigError("systems", f"'{system}' needs languages.<code>.{key} for at least one language",
-                              f"supply it, or remove '{system}'")
+        # as optical.train.distill splits: the held-out pairs are capped at a fifth of the bitext
+        n_train = spec["bitext_pairs"] - min(heldout, spec["bitext_pairs"] // 5)
+        for n in de["bitext_pairs"]:
+            if n >= n_train:
+                raise ConfigError("data_efficiency.bitext_pairs",
+                                  f"{n} is not smaller than the {n_train} training pairs of {code} "
+                                  f"(languages.{code}.bitext_pairs minus the held-out pairs)",
+                                  f"sizes below {n_train}; the full bitext is the main run")
+
+
+def _check_ablation(config: dict) -> None:
+    """Ablation runs are OT methods, languages and seeds of the main run, with OT settings other than its own."""
+    ab, ot = config["ablation"], config["distill"]["ot"]
+    _subset(ab["systems"], config["systems"], "ablation.systems", "systems")
+    _of_kind(ab["systems"], "ablation.systems", "methods that read distill.ot", lambda s: s.uses_ot)
+    _subset(ab["languages"], list(config["languages"]), "ablation.languages", "languages")
+    _subset(ab["seeds"], config["seeds"], "ablation.seeds", "seeds")
+    if ab["systems"] and ot["reg"] in ab["ot_reg"]:
+        raise ConfigError("ablation.ot_reg", f"{ot['reg']} is distill.ot.reg, i.e. the main run")
+    if ab["systems"] and ot["max_iter"] in ab["ot_max_iter"]:
+        raise ConfigError("ablation.ot_max_iter", f"{ot['max_iter']} is distill.ot.max_iter, i.e. the main run")
+
+
+def _check_headline_measure(config: dict) -> None:
+    evaluation = config["evaluation"]
+    if evaluation["headline_measure"] not in evaluation["measures"]:
+        raise ConfigError("evaluation.headline_measure",
+                          f"'{evaluation['headline_measure']}' is not in evaluation.measures",
+                          ", ".join(evaluation["measures"]))
+
+
+# --- NER -----------------------------------------------------------------------------------
+
+def _ner_sections(systems: list[str]) -> list[str]:
+    """The ner.* training sections that ``systems`` train."""
+    return ["teacher"] + (["student"] if "teacher_student" in systems else []) \
+        + (["ot"] if "ot_aligned" in systems else [])
 
 
 def _check_ner(config: dict) -> None:
+    """Registered systems against their baseline, the sections they train, and bitext for ot_aligned."""
     ner = config.get("ner")
     if not ner or not ner["languages"]:
         return
     langs, systems = ner["languages"], ner["systems"]
+    registry.check_names(systems, "ner.systems", registry.NER)
     if "en" in langs:
         raise ConfigError("ner.languages", "'en' is the teacher's language (always evaluated as the ceiling), "
                           "not a target", "target languages only")
     if not systems:
-        raise ConfigError("ner.systems", "is empty while ner.languages is not", "direct, teacher_student, ot_aligned")
+        raise ConfigError("ner.systems", "is empty while ner.languages is not", ", ".join(registry.NER))
     if "direct" not in systems:
         raise ConfigError("ner.systems", f"{systems} are compared against 'direct'; list 'direct' too")
-    needed = ["teacher"] + (["student"] if "teacher_student" in systems else []) \
-        + (["ot"] if "ot_aligned" in systems else [])
-    for key in needed:
+    for key in _ner_sections(systems):
         if key not in ner:
             raise ConfigError(f"ner.{key}", f"is required by ner.systems {systems}")
     if config["data"]["source"] == "synthetic":
-        if "world" not in ner:
-            raise ConfigError("ner.world", "is required when data.source is 'synthetic' (the world's entities)")
-        world_langs = config["world"]["languages"]
-        for code in langs:
-            if code not in world_langs:
-                raise ConfigError("ner.languages", f"'{code}' is not a language of the synthetic world",
-                                  f"a subset of {sorted(world_langs)}")
-        w = ner["world"]
-        names = config["world"]["n_subjects"] + config["world"]["msmarco"]["subjects"]
-        shared = round(w["entities_per_type"] * (1 - w["local_share"]))
-        if 6 * shared > names:
-            raise ConfigError("ner.world.entities_per_type", f"{shared} shared entities per type need {6 * shared} "
-                              f"names but the world has {names} (world.n_subjects + world.msmarco.subjects)",
-                              f"ner.world.entities_per_type at most {int(names // 6 / (1 - w['local_share']))}")
-        for key in ("mentions", "sentence_length"):
-            lo, hi = w[key]
-            if lo > hi:
-                raise ConfigError(f"ner.world.{key}", f"[{lo}, {hi}] has min > max")
-        limit = config["encoder"]["max_position_embeddings"]
-        for key in needed:
-            if ner[key]["max_length"] > limit:
-                raise ConfigError(f"ner.{key}.max_length", f"{ner[key]['max_length']} exceeds "
-                                  f"encoder.max_position_embeddings={limit}")
-    else:
-        if not ner.get("panx_dir") and not ner.get("hub_dataset"):
-            raise ConfigError("ner.panx_dir", "the paper setting needs PAN-X: a local directory or ner.hub_dataset",
-                              "ner.panx_dir: <dir>/<lang>/{train,dev,test}, or ner.hub_dataset: google/xtreme")
+        _check_ner_world(config)
     if "ot_aligned" in systems and not set(langs) & set(config["languages"]):
         raise ConfigError("ner.systems", "'ot_aligned' needs bitext, i.e. an NER language that is also in "
                           "languages (retrieval); none is", "add one, or remove 'ot_aligned'")
 
 
-def available(config: dict, system: str, lang: str) -> bool:
-    """Whether ``system`` can run on ``lang``: in the paper setting translate-train and the
-    translation-based systems need per-language data that not every language has."""
-    if config["data"]["source"] == "synthetic":
-        return True
-    key = {"translate_train": "translate_train", "bm25": "query_translations",
-           "translate_test_oracle": "doc_translations"}.get(system)
-    return key is None or bool(config["languages"][lang].get(key))
+def _check_ner_world(config: dict) -> None:
+    """data.source synthetic: NER languages exist in the world, which has names enough for its entities."""
+    ner, world = config["ner"], config["world"]
+    for code in ner["languages"]:
+        if code not in world["languages"]:
+            raise ConfigError("ner.languages", f"'{code}' is not a language of the synthetic world",
+                              f"a subset of {sorted(world['languages'])}")
+    spec = ner["world"]
+    names = world["n_subjects"] + world["msmarco"]["subjects"]
+    shared = round(spec["entities_per_type"] * (1 - spec["local_share"]))
+    if 6 * shared > names:
+        raise ConfigError("ner.world.entities_per_type", f"{shared} shared entities per type need {6 * shared} "
+                          f"names but the world has {names} (world.n_subjects + world.msmarco.subjects)",
+                          f"ner.world.entities_per_type at most {int(names // 6 / (1 - spec['local_share']))}")
+    for key in ("mentions", "sentence_length"):
+        _check_range(spec[key], f"ner.world.{key}")
+    limit = config["encoder"]["max_position_embeddings"]
+    for key in _ner_sections(ner["systems"]):
+        if ner[key]["max_length"] > limit:
+            raise ConfigError(f"ner.{key}.max_length", f"{ner[key]['max_length']} exceeds "
+                              f"encoder.max_position_embeddings={limit}")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _check_range(bounds: list[int], key: str) -> None:
+    lo, hi = bounds
+    if lo > hi:
+        raise ConfigError(key, f"[{lo}, {hi}] has min > max")
 
 
 def _subset(values: list, allowed: list, key: str, of: str) -> None:
     extra = [v for v in values if v not in allowed]
     if extra:
         raise ConfigError(key, f"{extra} are not in {of}", f"a subset of {of} = {allowed}")
+
+
+def _of_kind(values: list, key: str, what: str, ok) -> None:
+    wrong = [v for v in values if v in registry.RETRIEVAL and not ok(registry.RETRIEVAL[v])]
+    if wrong:
+        allowed = [n for n, s in registry.RETRIEVAL.items() if ok(s)]
+        raise ConfigError(key, f"{wrong} are not {what}", ", ".join(allowed))

@@ -19,134 +19,18 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import torch
 
 from optical import io, models
-from optical.checkpoint import TrainState, fingerprint
+from optical.train.trainer import TrainState, fingerprint
+from optical.ner.data import LABELS, read_sentences
+from optical.ner.model import encode_words, load_classifier, new_classifier
 from optical.errors import InputError
 
 log = logging.getLogger(__name__)
-
-LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")  # PAN-X's label set and order
-LABEL_ID = {l: i for i, l in enumerate(LABELS)}
-NER_SCHEMA = pa.schema([("tokens", pa.list_(pa.string())), ("tags", pa.list_(pa.string()))])
-_PREFIX = re.compile(r"^[a-z]{2,3}(-[a-z]+)?:")
-
-
-# --- data ---------------------------------------------------------------------------------
-
-def read_panx(path: str | Path) -> list[tuple[list[str], list[str]]]:
-    """Sentences of a PAN-X file: ``<lang>:<token><TAB><tag>`` lines, blank lines between sentences
-    (``-DOCSTART-`` lines are separators too). Every tag must be one of :data:`LABELS`."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "PAN-X file does not exist", "point ner.panx_dir at the extracted PAN-X data")
-    sents, words, tags = [], [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.strip() or line.startswith("-DOCSTART-"):
-                if words:
-                    sents.append((words, tags))
-                    words, tags = [], []
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise InputError(path, f"line {lineno}: expected '<lang>:<token><TAB><tag>', got {len(parts)} "
-                                 "tab-separated fields", "fix the file (PAN-X layout)")
-            token, tag = _PREFIX.sub("", parts[0], count=1), parts[1].strip()
-            if tag not in LABEL_ID:
-                raise InputError(path, f"line {lineno}: tag {tag!r} is not one of {list(LABELS)}",
-                                 "use PAN-X's BIO tags")
-            if not token:
-                raise InputError(path, f"line {lineno}: empty token", "fix the file")
-            words.append(token)
-            tags.append(tag)
-    if words:
-        sents.append((words, tags))
-    if not sents:
-        raise InputError(path, "no sentences", "supply a non-empty PAN-X file")
-    return sents
-
-
-def write_sentences(path: str | Path, sents: list[tuple[list[str], list[str]]]) -> None:
-    io.write_parquet(path, pa.table({"tokens": [w for w, _ in sents], "tags": [t for _, t in sents]},
-                                    schema=NER_SCHEMA))
-
-
-def read_sentences(path: str | Path) -> tuple[list[list[str]], list[list[str]]]:
-    t = io.read_parquet(path, ["tokens", "tags"])
-    return t.column("tokens").to_pylist(), t.column("tags").to_pylist()
-
-
-def load_hub_split(dataset: str, config: str, split: str) -> list[tuple[list[str], list[str]]]:
-    """PAN-X through ``datasets`` (e.g. ``google/xtreme``, ``PAN-X.sw``): ``tokens`` and integer
-    ``ner_tags`` mapped to names with the dataset's own label feature."""
-    try:
-        import datasets
-    except ImportError as e:
-        raise ImportError("the paper setting's NER data needs the 'datasets' package: pip install -e '.[paper]'") from e
-    ds = datasets.load_dataset(dataset, config, split=split)
-    names = ds.features["ner_tags"].feature.names
-    unknown = sorted(set(names) - set(LABELS))
-    if unknown:
-        raise InputError(f"{dataset}/{config}", f"labels {unknown} are not PAN-X's {list(LABELS)}",
-                         "use a PAN-X / WikiANN dataset")
-    return [(list(r["tokens"]), [names[i] for i in r["ner_tags"]]) for r in ds]
-
-
-# --- tokenisation -------------------------------------------------------------------------
-
-def encode_words(tok, sents: list[list[str]], max_length: int, device, tags: list[list[str]] | None = None) -> dict:
-    """Sub-word encoding of pre-split sentences. ``first`` marks each word's first sub-word (where
-    its label lives); ``word_index`` maps those positions back to words; ``labels`` (with tags)
-    holds label ids there and -100 elsewhere. Words cut off by ``max_length`` have no position."""
-    enc = tok(sents, is_split_into_words=True, truncation=True, max_length=max_length, padding=True,
-              return_tensors="pt")
-    first = torch.zeros_like(enc["input_ids"], dtype=torch.bool)
-    word_index = torch.full_like(enc["input_ids"], -1)
-    for b in range(len(sents)):
-        prev = None
-        for pos, w in enumerate(enc.word_ids(b)):
-            if w is not None and w != prev:
-                first[b, pos] = True
-                word_index[b, pos] = w
-            prev = w
-    out = {"input_ids": enc["input_ids"].to(device), "attention_mask": enc["attention_mask"].to(device),
-           "first": first.to(device), "word_index": word_index}
-    if tags is not None:
-        labels = torch.full_like(enc["input_ids"], -100)
-        for b, ts in enumerate(tags):
-            for pos in torch.nonzero(first[b]).flatten().tolist():
-                labels[b, pos] = LABEL_ID[ts[word_index[b, pos]]]
-        out["labels"] = labels.to(device)
-    return out
-
-
-# --- models -------------------------------------------------------------------------------
-
-def new_classifier(encoder_dir: str | Path):
-    """The multilingual encoder with a fresh PAN-X classification head."""
-    from transformers import AutoModelForTokenClassification
-    models.check_model_dir(encoder_dir)
-    model = AutoModelForTokenClassification.from_pretrained(
-        str(encoder_dir), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL_ID)
-    return model, models.load_tokenizer(encoder_dir, model.config.vocab_size)
-
-
-def load_classifier(model_dir: str | Path):
-    from transformers import AutoModelForTokenClassification
-    models.check_model_dir(model_dir)
-    model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
-    if tuple(model.config.id2label[i] for i in range(model.config.num_labels)) != LABELS:
-        raise InputError(model_dir, f"labels {model.config.id2label} are not PAN-X's {LABELS}",
-                         "rerun the NER teacher step")
-    return model, models.load_tokenizer(model_dir, model.config.vocab_size)
 
 
 def soft_label_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor, mask: torch.Tensor,
@@ -297,63 +181,3 @@ def train_ot_aligned(teacher_dir: str, bitext_path: str, out_dir: str, cfg: dict
 
     stats = _loop(student, [p for p in encoder.parameters()], len(en), cfg, seed, state, "ner_ot", step_loss)
     return _save(student, tok, out_dir, state, {"system": "ot_aligned", **stats})
-
-
-# --- prediction and scoring --------------------------------------------------------------
-
-def predict(model_dir: str, sents: list[list[str]], max_length: int, batch_size: int = 64,
-            device: str = "auto") -> list[list[str]]:
-    """One tag per word (the prediction at its first sub-word; words past ``max_length``: O)."""
-    dev = models.pick_device(device)
-    model, tok = load_classifier(model_dir)
-    model.to(dev).eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(sents), batch_size):
-            batch = sents[i:i + batch_size]
-            b = encode_words(tok, batch, max_length, dev)
-            pred = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits.argmax(-1).cpu()
-            for j, words in enumerate(batch):
-                tags = ["O"] * len(words)
-                first = b["first"][j].cpu()
-                for p, w in zip(torch.nonzero(first).flatten().tolist(), b["word_index"][j][first].tolist()):
-                    tags[w] = LABELS[int(pred[j, p])]
-                out.append(tags)
-    return out
-
-
-def sentence_counts(gold: list[list[str]], pred: list[list[str]]) -> np.ndarray:
-    """(N, 3) per sentence: correct entities, predicted entities, gold entities, with seqeval's
-    entity extraction (its default, conlleval-compatible mode); summing rows gives micro P/R/F1."""
-    from seqeval.metrics.sequence_labeling import get_entities
-    if len(gold) != len(pred):
-        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predictions")
-    out = np.zeros((len(gold), 3), dtype=np.int64)
-    for i, (g, p) in enumerate(zip(gold, pred)):
-        if len(g) != len(p):
-            raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted")
-        ge, pe = set(get_entities(g)), set(get_entities(p))
-        out[i] = (len(ge & pe), len(pe), len(ge))
-    return out
-
-
-def prf(counts: np.ndarray) -> tuple[float, float, float]:
-    """Micro precision, recall, F1 from summed (correct, predicted, gold) counts (0 where undefined,
-    as seqeval)."""
-    tp, npred, ngold = (float(x) for x in np.asarray(counts).reshape(-1, 3).sum(axis=0))
-    p = tp / npred if npred else 0.0
-    r = tp / ngold if ngold else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def evaluate(model_dir: str, test_path: str, out: str, max_length: int, batch_size: int = 64,
-             device: str = "auto") -> dict:
-    """Predict the test split and write per-sentence predictions and counts (Parquet)."""
-    words, gold = read_sentences(test_path)
-    pred = predict(model_dir, words, max_length, batch_size, device)
-    counts = sentence_counts(gold, pred)
-    io.write_parquet(out, {"sentence": list(range(len(words))), "tokens": words, "gold": gold, "pred": pred,
-                           "correct": counts[:, 0].tolist(), "predicted": counts[:, 1].tolist(),
-                           "gold_entities": counts[:, 2].tolist()})
-    p, r, f = prf(counts)
-    return {"sentences": len(words), "precision": p, "recall": r, "f1": f}
