@@ -24,4 +24,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        REPORT_FILES,
+        rules.report.output,

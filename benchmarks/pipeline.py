@@ -61,14 +61,14 @@ def step_ms(method: str = "optical", steps: int = 20) -> float:
     loss + AdamW) at batch 32, length 64, on random token ids."""
     import torch
 
+    from transformers import BertConfig, BertModel
+
     from optical import models
-    from optical.distill import method_loss
-    from transformers import BertModel
+    from optical.train.distill import objective_of
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     torch.set_num_threads(2)
     enc = cfg["encoder"]
-    from transformers import BertConfig
     bert_cfg = BertConfig(vocab_size=enc["vocab_size"], hidden_size=enc["hidden_size"],
                           num_hidden_layers=enc["num_layers"], num_attention_heads=enc["num_heads"],
                           intermediate_size=enc["intermediate_size"],
@@ -86,7 +86,7 @@ def step_ms(method: str = "optical", steps: int = 20) -> float:
         t = time.perf_counter()
         with torch.no_grad():
             tv = teacher(ids, att)
-        loss, _ = method_loss(method, cfg["distill"], student(ids.flip(1), att), mask, tv, mask)
+        loss, _ = objective_of(method)(student(ids.flip(1), att), mask, tv, mask, cfg["distill"])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -106,7 +106,8 @@ def main() -> None:
     if args.stages_only:
         print_stages(work)
         return
-    for method in ("optical", "token_kd_fixed", "sentence_kd", "optical_sentence"):
+    from optical import registry
+    for method in registry.names(registry.BITEXT):
         print(f"{method} step, batch 32, length 64, 2 threads: {step_ms(method):.1f} ms (median)")
     if args.skip_cold:
         return

@@ -20,7 +20,7 @@ from pathlib import Path
 from conftest import shrink_world
 
 from optical import io
-from optical.synthetic import WorldSpec, write_world
+from optical.data.synthetic import WorldSpec, write_world
 
 MTDATA_LANGS = {"sw": "swa", "vi": "vie"}
 PANX_WORLD = dict(entities_per_type=30, local_share=0.3, exonym_prob=0.3, trigger_prob=0.6, mentions=[1, 2],
@@ -77,7 +77,7 @@ def write_paper_fixtures(root: Path, default_config: dict) -> dict:
         bitext[lang] = (d / "train.eng", d / f"train.{code}")
 
     # PAN-X: XTREME's extracted layout, <dir>/<lang>/{train,dev,test}
-    from optical.ner_world import NerSpec, write_ner_world
+    from optical.ner.world import NerSpec, write_ner_world
     write_ner_world(WorldSpec.from_config(world_cfg), NerSpec.from_config(PANX_WORLD), root / "panx", ["sw", "vi"])
 
     encoder = root / "encoder"

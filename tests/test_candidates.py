@@ -4,7 +4,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from optical import io
-from optical.candidates import make_candidates
+from optical.data.candidates import make_candidates
 
 
 def _collection(tmp_path):
@@ -21,7 +21,7 @@ def _collection(tmp_path):
 
 def test_bm25_first_stage_is_the_bm25_top_depth_over_the_collection(tmp_path):
     import bm25s
-    from optical.bm25 import tokenize
+    from optical.evaluate.bm25 import tokenize
     paths = _collection(tmp_path)
     translated = {"q1": "simba", "q2": "mvua kubwa", "q3": ""}  # q3 has no translation: not eligible
     stats = make_candidates(*paths, str(tmp_path / "c.run"), str(tmp_path / "c.qrels"), 10, 3, 0,

@@ -9,9 +9,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from optical import distill as distill_mod
-from optical import models, teacher as teacher_mod
-from optical.distill import distill, split_bitext
+from optical import models
+from optical.train import distill as distill_mod
+from optical.train import teacher as teacher_mod
+from optical import registry
+from optical.train import objectives
+from optical.train.distill import distill, split_bitext, translation_p_at_1
 
 ENC = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64, "max_position_embeddings": 48}
 EN = "the dog runs home fast . a cat sleeps on the warm mat . big red house near old tree".split(" . ")
@@ -43,8 +46,8 @@ def bitext(tmp_path_factory):
 
 
 def _cfg(**kw):
-    cfg = {"steps": 30, "batch_size": 8, "max_length": 24, "lr": 1e-3, "heldout_pairs": 20, "eval_every": 10,
-           "checkpoint_every": 10, "fixed_alignment": "position", "sentence_weight": 1.0,
+    cfg = {"steps": 30, "batch_size": 8, "max_length": 24, "lr": 1e-3, "weight_decay": 0.01, "grad_clip": 1.0,
+           "heldout_pairs": 20, "eval_every": 10, "checkpoint_every": 10, "fixed_alignment": "position", "sentence_weight": 1.0,
            "ot": {"reg": 0.05, "max_iter": 50, "tol": 1e-4}}
     cfg.update(kw)
     return cfg
@@ -54,14 +57,31 @@ def _weights(d):
     return load_file(str(d / "model.safetensors"))
 
 
-@pytest.mark.parametrize("method,metric", [("optical", "ot"), ("token_kd_fixed", "objective"),
-                                           ("sentence_kd", "sentence"), ("optical_sentence", "objective")])
-def test_each_method_lowers_its_own_heldout_loss(teacher_dir, bitext, tmp_path, method, metric):
+@pytest.mark.parametrize("method", registry.names(registry.BITEXT))
+def test_each_method_lowers_its_own_heldout_objective(teacher_dir, bitext, tmp_path, method):
     out = distill(method, str(teacher_dir), str(bitext), str(tmp_path / "s"), _cfg(), seed=1)
     curve = out["heldout_curve"]
-    assert curve[-1][metric] < 0.9 * curve[0][metric], curve
+    assert [p["step"] for p in curve] == [0, 10, 20, 30]
+    assert curve[-1]["objective"] < 0.9 * curve[0]["objective"], curve
+    assert all(0 <= p["translation_p1"] <= 1 for p in curve)
     info = json.loads((tmp_path / "s" / "training.json").read_text())
     assert info["method"] == method and info["heldout_pairs"] == 20 and info["train_pairs"] == 100
+    assert info["steps"] == 30 and info["examples_seen"] == 30 * 8
+
+
+def test_every_bitext_method_of_the_registry_has_its_objective():
+    for method in registry.names(registry.BITEXT):
+        assert callable(getattr(objectives, method)), method
+    with pytest.raises(ValueError, match="unknown distillation method 'direct'"):
+        distill_mod.objective_of("direct")
+
+
+def test_translation_p_at_1_counts_queries_whose_best_document_is_their_translation():
+    v = torch.nn.functional.normalize(torch.randn(6, 3, 4, generator=torch.Generator().manual_seed(0)), dim=-1)
+    same = [x for x in v]
+    assert translation_p_at_1(same, same, chunk=4) == 1.0
+    swapped = [same[1], same[0]] + same[2:]  # queries 0 and 1 find each other's document
+    assert translation_p_at_1(same, swapped, chunk=4) == 4 / 6
 
 
 def test_only_the_student_changes(teacher_dir, bitext, tmp_path):
@@ -76,7 +96,7 @@ def test_fixed_and_ot_methods_differ_only_in_the_plan(teacher_dir, bitext, tmp_p
     """With the plan function swapped for the OT one, token_kd_fixed trains exactly like optical."""
     import optical.transport as tr
     distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "ot"), _cfg(steps=6), seed=3)
-    monkeypatch.setattr(distill_mod, "fixed_distill_loss",
+    monkeypatch.setattr(objectives, "fixed_distill_loss",
                         lambda s, sm, t, tm, alignment: tr.ot_distill_loss(s, sm, t, tm, 0.05, 50, 1e-4))
     distill("token_kd_fixed", str(teacher_dir), str(bitext), str(tmp_path / "fx"), _cfg(steps=6), seed=3)
     a, b = _weights(tmp_path / "ot"), _weights(tmp_path / "fx")
@@ -97,59 +117,6 @@ def test_subset_larger_than_training_split_is_an_error(teacher_dir, bitext, tmp_
         distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "s"), _cfg(), seed=1, train_pairs=500)
 
 
-class Killed(Exception):
-    pass
-
-
-def test_interrupted_distillation_resumes_bitwise(teacher_dir, bitext, tmp_path, monkeypatch):
-    cfg = _cfg(steps=25, checkpoint_every=5)
-    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "full"), cfg, seed=2)
-
-    real_step = models.train_step
-
-    def dying_step(loss, model, opt, stage, step, clip=1.0):
-        if step == 13:
-            raise Killed()
-        return real_step(loss, model, opt, stage, step, clip)
-
-    state = tmp_path / "state"
-    monkeypatch.setattr(models, "train_step", dying_step)
-    with pytest.raises(Killed):
-        distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "resumed"), cfg, seed=2, state_dir=str(state))
-    assert not (tmp_path / "resumed").exists()  # nothing that looks finished
-    assert (state / "state.pt").exists()
-    monkeypatch.setattr(models, "train_step", real_step)
-    out = distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "resumed"), cfg, seed=2,
-                  state_dir=str(state))
-    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "resumed")
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    full = json.loads((tmp_path / "full" / "training.json").read_text())
-    assert out["heldout_curve"] == full["heldout_curve"]
-    assert not state.exists()  # cleared once the output is in place
-
-
-def test_state_from_another_config_is_not_resumed(teacher_dir, bitext, tmp_path, monkeypatch):
-    state = tmp_path / "state"
-    real_step = models.train_step
-
-    def dying_step(loss, model, opt, stage, step, clip=1.0):
-        if step == 8:
-            raise Killed()
-        return real_step(loss, model, opt, stage, step, clip)
-
-    monkeypatch.setattr(models, "train_step", dying_step)
-    with pytest.raises(Killed):
-        distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "x"), _cfg(steps=10, checkpoint_every=5),
-                seed=2, state_dir=str(state))
-    monkeypatch.setattr(models, "train_step", real_step)
-    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "x"), _cfg(steps=10, checkpoint_every=5, lr=5e-4),
-            seed=2, state_dir=str(state))
-    distill("optical", str(teacher_dir), str(bitext), str(tmp_path / "ref"), _cfg(steps=10, checkpoint_every=5, lr=5e-4),
-            seed=2)
-    a, b = _weights(tmp_path / "x"), _weights(tmp_path / "ref")
-    assert all(torch.equal(a[k], b[k]) for k in a)
-
-
 def test_translate_train_lowers_ranking_loss_and_keeps_query_encoder(teacher_dir, tmp_path):
     rng = np.random.default_rng(1)
     words = " ".join(EN).split()
@@ -163,7 +130,8 @@ def test_translate_train_lowers_ranking_loss_and_keeps_query_encoder(teacher_dir
     path = tmp_path / "tt.parquet"
     pq.write_table(pa.table({"query": q, "pos": pos, "neg": neg}), path)
     before = _weights(teacher_dir)
-    cfg = {"steps": 60, "batch_size": 8, "lr": 1e-3, "temperature": 0.25, "checkpoint_every": 0}
+    cfg = {"steps": 60, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.01, "grad_clip": 1.0, "temperature": 0.25,
+           "checkpoint_every": 0}
     stats = teacher_mod.train_translate_train(str(teacher_dir), str(path), str(tmp_path / "tt"), cfg, seed=1)
     assert stats["final_loss"] < 0.8 * stats["first_loss"], stats
     assert json.loads((tmp_path / "tt" / "training.json").read_text())["final_loss"] == stats["final_loss"]

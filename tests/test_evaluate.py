@@ -4,7 +4,7 @@ import pytest
 
 from optical import io
 from optical.errors import InputError
-from optical.evaluate import evaluate_run
+from optical.evaluate.metrics import evaluate_run
 
 MEASURES = ["AP", "nDCG@10", "RR@10", "R@100"]
 

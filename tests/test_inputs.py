@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from optical import io
-from optical.bitext import prepare_bitext, validate_bitext
-from optical.candidates import make_candidates
+from optical.data.bitext import prepare_bitext, validate_bitext
+from optical.data.candidates import make_candidates
 from optical.errors import InputError
-from optical.msmarco import export_triples
+from optical.data.msmarco import export_triples
 
 
 def _parquet(path, **cols):
@@ -43,7 +43,7 @@ def _candidates(tmp_path, depth):
 
 
 def _bm25(tmp_path, queries_tsv, run_lines, docs=("d1", "d2")):
-    from optical.bm25 import bm25_rerank, read_translated_queries
+    from optical.evaluate.bm25 import bm25_rerank, read_translated_queries
     (tmp_path / "q.tsv").write_text(queries_tsv)
     (tmp_path / "cand.run").write_text(run_lines)
     queries = read_translated_queries(tmp_path / "q.tsv", "first_sent")

@@ -1,7 +1,7 @@
 import torch
 
 from optical import models
-from optical.pretrain import language_probs, masked_lm_loss
+from optical.train.pretrain import language_probs, masked_lm_loss
 
 ENC = {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32, "max_position_embeddings": 32}
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from seqeval.metrics import f1_score, precision_score, recall_score
 
-from optical import ner
+from optical.ner import data as ner_data, evaluate as ner_eval, model as ner_model, scores as ner_scores, train as ner_train
 from optical.errors import InputError
-from optical.ner_world import LABELS, NerSpec, NerWorld, write_ner_world
-from optical.stats import paired_bootstrap_f1
-from optical.synthetic import World, WorldSpec
+from optical.ner.world import LABELS, NerSpec, NerWorld, write_ner_world
+from optical.evaluate.stats import paired_bootstrap_f1
+from optical.data.synthetic import World, WorldSpec
 
 NER_WORLD = dict(entities_per_type=30, local_share=0.3, exonym_prob=0.5, trigger_prob=0.6, mentions=[1, 2],
                  sentence_length=[4, 8], sentences={"train": 60, "dev": 10, "test": 30})
@@ -37,7 +37,7 @@ sw:Dunia\tI-ORG
 
 def test_panx_file_is_read_with_prefixes_stripped_and_sentences_split(tmp_path):
     (tmp_path / "test").write_text(PANX)
-    sents = ner.read_panx(tmp_path / "test")
+    sents = ner_data.read_panx(tmp_path / "test")
     assert sents == [(["Rais", "Barack", "Obama", "alitembelea", "Nairobi", ":)"],
                       ["O", "B-PER", "I-PER", "O", "B-LOC", "O"]),
                      (["Benki", "ya", "Dunia"], ["B-ORG", "I-ORG", "I-ORG"])]
@@ -51,14 +51,14 @@ def test_panx_file_is_read_with_prefixes_stripped_and_sentences_split(tmp_path):
 def test_bad_panx_files_name_the_line(tmp_path, text, problem):
     (tmp_path / "train").write_text(text)
     with pytest.raises(InputError, match=problem) as e:
-        ner.read_panx(tmp_path / "train")
+        ner_data.read_panx(tmp_path / "train")
     assert str(tmp_path / "train") in str(e.value)
 
 
 def test_sentences_round_trip_through_parquet(tmp_path):
     (tmp_path / "test").write_text(PANX)
-    ner.write_sentences(tmp_path / "t.parquet", ner.read_panx(tmp_path / "test"))
-    words, tags = ner.read_sentences(tmp_path / "t.parquet")
+    ner_data.write_sentences(tmp_path / "t.parquet", ner_data.read_panx(tmp_path / "test"))
+    words, tags = ner_data.read_sentences(tmp_path / "t.parquet")
     assert words[1] == ["Benki", "ya", "Dunia"] and tags[0][1] == "B-PER"
 
 
@@ -78,7 +78,7 @@ def test_ner_world_is_deterministic_and_well_formed(tmp_path, small_world):
     for lang in ("en", "sw", "tl"):
         for split in ("train", "dev", "test"):
             assert (tmp_path / "a" / lang / split).read_bytes() == (tmp_path / "b" / lang / split).read_bytes()
-    for words, tags in ner.read_panx(tmp_path / "a" / "sw" / "test"):
+    for words, tags in ner_data.read_panx(tmp_path / "a" / "sw" / "test"):
         assert set(tags) <= set(LABELS)
         for prev, cur in zip(["O"] + tags, tags):  # every I- continues an entity of its own type
             if cur.startswith("I-"):
@@ -108,10 +108,10 @@ PRED = [["B-PER", "I-PER", "O", "B-ORG"],   # PER right, LOC typed ORG
 
 
 def test_counts_and_f1_match_seqeval_on_hand_checked_cases():
-    counts = ner.sentence_counts(GOLD, PRED)
+    counts = ner_scores.sentence_counts(GOLD, PRED)
     # by hand: correct = 1 + 0 + 0 + 2 = 3; predicted = 2 + 1 + 1 + 2 = 6; gold = 2 + 1 + 0 + 2 = 5
     assert counts.tolist() == [[1, 2, 2], [0, 1, 1], [0, 1, 0], [2, 2, 2]]
-    p, r, f = ner.prf(counts)
+    p, r, f = ner_scores.prf(counts)
     assert (p, r) == (3 / 6, 3 / 5) and f == pytest.approx(2 * 0.5 * 0.6 / 1.1)
     assert p == pytest.approx(precision_score(GOLD, PRED))
     assert r == pytest.approx(recall_score(GOLD, PRED))
@@ -119,9 +119,9 @@ def test_counts_and_f1_match_seqeval_on_hand_checked_cases():
 
 
 def test_f1_is_zero_without_entities_and_lengths_must_match():
-    assert ner.prf(ner.sentence_counts([["O"]], [["O"]])) == (0.0, 0.0, 0.0)
+    assert ner_scores.prf(ner_scores.sentence_counts([["O"]], [["O"]])) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="sentence 0"):
-        ner.sentence_counts([["O", "O"]], [["O"]])
+        ner_scores.sentence_counts([["O", "O"]], [["O"]])
 
 
 def test_paired_bootstrap_against_itself_and_a_clear_winner():
@@ -132,7 +132,7 @@ def test_paired_bootstrap_against_itself_and_a_clear_winner():
     same = paired_bootstrap_f1([good], [good], n_resamples=200)
     assert same.delta == 0 and same.pvalue == 1.0
     t = paired_bootstrap_f1([good, good], [bad, bad], n_resamples=500)
-    assert t.f1_a == 1.0 and t.f1_b == pytest.approx(ner.prf(bad)[2])
+    assert t.f1_a == 1.0 and t.f1_b == pytest.approx(ner_scores.prf(bad)[2])
     assert t.delta > 0.2 and t.pvalue < 0.01 and t.ci_low > 0
     flipped = paired_bootstrap_f1([bad], [good], n_resamples=500)
     assert flipped.delta == pytest.approx(-t.delta) and flipped.pvalue < 0.01 and flipped.ci_high < 0
@@ -144,7 +144,7 @@ def test_mse_soft_label_loss_is_wu_et_al_squared_error_on_probabilities():
     logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]], requires_grad=True)
     target = torch.tensor([[[0.7, 0.2, 0.1], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
     mask = torch.tensor([[True, True, False]])  # the third position is not a first sub-word
-    loss = ner.soft_label_loss(logits, target, mask, "mse")
+    loss = ner_train.soft_label_loss(logits, target, mask, "mse")
     p = torch.softmax(logits[0, :2], -1)
     expected = ((p - target[0, :2]) ** 2).sum(-1).mean()
     assert loss.item() == pytest.approx(expected.item())
@@ -156,14 +156,14 @@ def test_soft_label_losses_vanish_when_the_student_matches_the_teacher():
     t_logits = torch.randn(2, 5, 7)
     target = torch.softmax(t_logits, -1)
     mask = torch.ones(2, 5, dtype=torch.bool)
-    assert ner.soft_label_loss(t_logits, target, mask, "mse").item() == pytest.approx(0, abs=1e-7)
-    assert ner.soft_label_loss(t_logits, target, mask, "kl").item() == pytest.approx(0, abs=1e-6)
+    assert ner_train.soft_label_loss(t_logits, target, mask, "mse").item() == pytest.approx(0, abs=1e-7)
+    assert ner_train.soft_label_loss(t_logits, target, mask, "kl").item() == pytest.approx(0, abs=1e-6)
     other = torch.randn(2, 5, 7)
-    kl = ner.soft_label_loss(other, target, mask, "kl")
+    kl = ner_train.soft_label_loss(other, target, mask, "kl")
     manual = (target * (target.log() - torch.log_softmax(other, -1))).sum(-1).mean()
     assert kl.item() == pytest.approx(manual.item(), rel=1e-5) and kl.item() > 0
     with pytest.raises(ValueError, match="mse or kl"):
-        ner.soft_label_loss(other, target, mask, "ce")
+        ner_train.soft_label_loss(other, target, mask, "ce")
 
 
 # --- models -------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def ner_setup(tmp_path_factory, default_config):
     """A tiny encoder and a small NER world (English and sw), in Parquet."""
     from conftest import shrink_world
     from paper_fixtures import write_tiny_encoder
-    from optical.synthetic import write_world
+    from optical.data.synthetic import write_world
     root = tmp_path_factory.mktemp("ner")
     wcfg = shrink_world(default_config["world"])
     write_world(WorldSpec.from_config(wcfg), root / "world")
@@ -182,18 +182,18 @@ def ner_setup(tmp_path_factory, default_config):
     write_ner_world(WorldSpec.from_config(wcfg), NerSpec.from_config(cfg), root / "panx", ["sw"])
     for lang in ("en", "sw"):
         for split in ("train", "test"):
-            ner.write_sentences(root / lang / f"{split}.parquet", ner.read_panx(root / "panx" / lang / split))
+            ner_data.write_sentences(root / lang / f"{split}.parquet", ner_data.read_panx(root / "panx" / lang / split))
     write_tiny_encoder(root / "encoder", [root / "world" / "mono" / f"{l}.txt" for l in ("en", "sw")])
     return root
 
 
 def test_labels_sit_on_first_subwords_only(ner_setup):
-    _, tok = ner.new_classifier(ner_setup / "encoder")
+    _, tok = ner_model.new_classifier(ner_setup / "encoder")
     words = [["dulegorisvatebasanosfuh", "a"], ["b"]]
-    b = ner.encode_words(tok, words, 32, "cpu", [["B-PER", "O"], ["B-LOC"]])
+    b = ner_model.encode_words(tok, words, 32, "cpu", [["B-PER", "O"], ["B-LOC"]])
     assert b["first"].sum(1).tolist() == [2, 1]
     assert (b["labels"] != -100).sum().item() == 3
-    assert b["labels"][0][b["first"][0]].tolist() == [ner.LABEL_ID["B-PER"], ner.LABEL_ID["O"]]
+    assert b["labels"][0][b["first"][0]].tolist() == [ner_data.LABEL_ID["B-PER"], ner_data.LABEL_ID["O"]]
     n_pieces = len(tok.tokenize("dulegorisvatebasanosfuh"))
     assert n_pieces > 1 and (b["labels"][0, 1:1 + n_pieces] != -100).sum() == 1
 
@@ -201,21 +201,21 @@ def test_labels_sit_on_first_subwords_only(ner_setup):
 @pytest.mark.slow
 def test_teacher_learns_english_and_the_student_learns_only_from_the_teacher(ner_setup, tmp_path):
     r = ner_setup
-    tcfg = dict(steps=80, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0)
-    stats = ner.train_teacher(str(r / "encoder"), str(r / "en" / "train.parquet"), str(tmp_path / "teacher"), tcfg,
+    tcfg = dict(steps=80, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0, weight_decay=0.01, grad_clip=1.0)
+    stats = ner_train.train_teacher(str(r / "encoder"), str(r / "en" / "train.parquet"), str(tmp_path / "teacher"), tcfg,
                               seed=1, device="cpu")
     assert stats["final_loss"] < stats["first_loss"]
-    words, gold = ner.read_sentences(r / "en" / "test.parquet")
-    pred = ner.predict(str(tmp_path / "teacher"), words, 32, device="cpu")
+    words, gold = ner_data.read_sentences(r / "en" / "test.parquet")
+    pred = ner_eval.predict(str(tmp_path / "teacher"), words, 32, device="cpu")
     assert [len(p) for p in pred] == [len(w) for w in words]
-    scfg = dict(steps=40, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0, loss="mse", temperature=1.0)
-    before = {k: v.clone() for k, v in ner.load_classifier(tmp_path / "teacher")[0].state_dict().items()}
-    s = ner.train_student(str(tmp_path / "teacher"), str(r / "encoder"), str(r / "sw" / "train.parquet"),
+    scfg = dict(tcfg, steps=40, loss="mse", temperature=1.0)
+    before = {k: v.clone() for k, v in ner_model.load_classifier(tmp_path / "teacher")[0].state_dict().items()}
+    s = ner_train.train_student(str(tmp_path / "teacher"), str(r / "encoder"), str(r / "sw" / "train.parquet"),
                           str(tmp_path / "student"), scfg, seed=1, device="cpu")
     assert s["final_loss"] < s["first_loss"]  # the student approaches the teacher's distributions
-    after = ner.load_classifier(tmp_path / "teacher")[0].state_dict()
+    after = ner_model.load_classifier(tmp_path / "teacher")[0].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the teacher is untouched
-    res = ner.evaluate(str(tmp_path / "student"), str(r / "sw" / "test.parquet"), str(tmp_path / "e.parquet"), 32,
+    res = ner_eval.evaluate(str(tmp_path / "student"), str(r / "sw" / "test.parquet"), str(tmp_path / "e.parquet"), 32,
                        device="cpu")
     assert res["sentences"] == 60 and 0 <= res["f1"] <= 1
 
@@ -223,14 +223,14 @@ def test_teacher_learns_english_and_the_student_learns_only_from_the_teacher(ner
 @pytest.mark.slow
 def test_ot_alignment_trains_the_encoder_and_keeps_the_head(ner_setup, tmp_path, default_config):
     r = ner_setup
-    tcfg = dict(steps=10, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0)
-    ner.train_teacher(str(r / "encoder"), str(r / "en" / "train.parquet"), str(tmp_path / "teacher"), tcfg, seed=1,
+    tcfg = dict(steps=10, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0, weight_decay=0.01, grad_clip=1.0)
+    ner_train.train_teacher(str(r / "encoder"), str(r / "en" / "train.parquet"), str(tmp_path / "teacher"), tcfg, seed=1,
                       device="cpu")
-    stats = ner.train_ot_aligned(str(tmp_path / "teacher"), str(r / "world" / "bitext" / "en-sw.parquet"),
+    stats = ner_train.train_ot_aligned(str(tmp_path / "teacher"), str(r / "world" / "bitext" / "en-sw.parquet"),
                                  str(tmp_path / "ot"), dict(tcfg, steps=30), default_config["distill"]["ot"], seed=1,
                                  device="cpu")
     assert stats["final_loss"] < stats["first_loss"]
-    t = ner.load_classifier(tmp_path / "teacher")[0].state_dict()
-    s = ner.load_classifier(tmp_path / "ot")[0].state_dict()
+    t = ner_model.load_classifier(tmp_path / "teacher")[0].state_dict()
+    s = ner_model.load_classifier(tmp_path / "ot")[0].state_dict()
     assert torch.equal(t["classifier.weight"], s["classifier.weight"])
     assert not torch.equal(t["bert.embeddings.word_embeddings.weight"], s["bert.embeddings.word_embeddings.weight"])

@@ -17,7 +17,7 @@ import yaml
 from conftest import ROOT, snakemake_run, workdir_with
 from paper_fixtures import paper_test_config, write_paper_fixtures
 
-from optical import download
+from optical.data import download
 from optical.errors import InputError, OpticalError
 
 # every proxy variable requests and httpx read, pointed at a closed port: connections fail at once
@@ -51,8 +51,8 @@ def test_wikiclir_archive_is_extracted_and_read_by_ir_datasets(fx, tmp_path):
     home = tmp_path / "home"
     out = fresh_python(f"""
         import json
-        from optical.download import fetch_wikiclir
-        from optical.wikiclir import export_collection
+        from optical.data.download import fetch_wikiclir
+        from optical.data.wikiclir import export_collection
         m = fetch_wikiclir({str(home)!r}, {str(tmp_path / 'm.json')!r}, archive={str(fx['archive'])!r},
                            md5={fx['archive_md5']!r})
         print(json.dumps([m["origin"], sorted(m["languages"]),
@@ -112,8 +112,8 @@ def test_an_archive_without_the_wikiclir_layout_is_refused(tmp_path):
 def test_teacher_and_translate_train_triples_come_from_the_ir_datasets_cache(fx, tmp_path):
     home = copy_home(fx, tmp_path / "home")
     out = fresh_python(f"""
-        from optical.download import fetch_irds
-        from optical.msmarco import export_irds_triples
+        from optical.data.download import fetch_irds
+        from optical.data.msmarco import export_irds_triples
         T = "msmarco-passage/train/triples-small"
         fetch_irds({str(home)!r}, [T], {str(tmp_path / 'ms.json')!r}, "MS MARCO passage")
         fetch_irds({str(home)!r}, ["mmarco/v2/vi/train"], {str(tmp_path / 'mm.json')!r}, "mMARCO")
@@ -186,14 +186,14 @@ def test_mtdata_dir_without_merged_files_names_what_it_has(tmp_path):
 
 def test_local_encoder_is_loaded_offline_and_feeds_the_teacher(fx, tmp_path):
     out = fresh_python(f"""
-        from optical.download import fetch_encoder
-        from optical.teacher import train_teacher
+        from optical.data.download import fetch_encoder
+        from optical.train.teacher import train_teacher
         from optical import io
         fetch_encoder({str(tmp_path / 'enc')!r}, "bert-base-multilingual-cased", local_path={str(fx['encoder'])!r})
         io.write_parquet({str(tmp_path / 't.parquet')!r}, {{"query": ["a b"] * 4, "pos": ["a b c"] * 4,
                                                           "neg": ["x y"] * 4}})
         cfg = dict(dim=8, query_max_length=8, doc_max_length=16, steps=2, batch_size=2, lr=1e-3, temperature=1.0,
-                   checkpoint_every=0)
+                   checkpoint_every=0, weight_decay=0.01, grad_clip=1.0)
         print(train_teacher({str(tmp_path / 'enc')!r}, {str(tmp_path / 't.parquet')!r}, {str(tmp_path / 'teacher')!r},
                             cfg, seed=0, device="cpu"))
     """, env={"HF_HUB_OFFLINE": "1"})
@@ -213,7 +213,7 @@ def test_a_directory_that_is_not_a_model_is_refused(tmp_path):
 
 def _offline(code: str, tmp_path) -> str:
     out = fresh_python(f"""
-        from optical.download import *
+        from optical.data.download import *
         try:
             {code}
         except DownloadError as e:

@@ -77,14 +77,14 @@ def test_report_files_exist_and_parse(pipeline):
         assert section in md, section
     for fig in ("systems.png", "gap_closed.png", "language_bias.png", "data_efficiency.png", "distill_curve.png"):
         assert (report / fig).stat().st_size > 1000, fig
-    from optical.report import SYSTEM_NAMES
+    from optical.registry import RETRIEVAL
     for system in cfg["systems"]:
-        assert SYSTEM_NAMES[system] in md, system
+        assert RETRIEVAL[system].label in md, system
 
 
 def test_report_has_the_ner_section_and_both_tasks_side_by_side(pipeline):
-    from optical.ner import prf
-    from optical.ner_report import NER_NAMES
+    from optical.ner.scores import prf
+    from optical.report.ner import NER_NAMES
     work, cfg = pipeline
     md = (work / "results" / "report" / "report.md").read_text()
     ner_md = md.split("# Second task: cross-lingual NER")[1]
@@ -141,7 +141,7 @@ def _row(md: str, heading: str, label: str) -> list[str]:
 
 
 def test_report_numbers_are_recomputed_from_the_parquet(pipeline):
-    from optical.report import SYSTEM_NAMES
+    from optical.registry import RETRIEVAL
     work, cfg = pipeline
     df = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
     main = df[df.variant == "main"]
@@ -157,7 +157,7 @@ def test_report_numbers_are_recomputed_from_the_parquet(pipeline):
             assert float(std) == pytest.approx(per_seed.std(ddof=1), abs=5e-5)
     # the summary table: every system, every language, on nDCG@10
     for system in cfg["systems"]:
-        cells = _row(md, "## Summary", SYSTEM_NAMES[system])
+        cells = _row(md, "## Summary", RETRIEVAL[system].label)
         for lang, cell in zip(langs, cells):
             expected = main[(main.language == lang) & (main.system == system) &
                             (main.measure == "nDCG@10")].groupby("seed").value.mean().mean()
@@ -252,17 +252,29 @@ def test_adding_a_language_runs_only_its_jobs(pipeline):
     assert "lang=sw" not in text and "lang=nn" not in text  # nothing of the other languages reruns
 
 
-def test_editing_a_stage_module_reruns_that_stage(pipeline, tmp_path):
-    """Snakemake does not see edits to imported modules; the rules' code hash param does."""
+def test_editing_a_module_reruns_the_rules_that_import_it(pipeline, tmp_path):
+    """Snakemake does not see edits to imported modules; the rules' code hash param does, through the
+    import graph: editing the bitext module reruns the bitext rule and every distillation rule
+    (they import it through optical.train.distill), and nothing that does not import it."""
     work, cfg = pipeline
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "optical", src / "optical")
     env = dict(os.environ, PYTHONPATH=str(src))
     stats, _ = _plan(work, "same.yaml", cfg, env)
     assert "total" not in stats  # an identical copy of the code: nothing to do
-    with open(src / "optical" / "distill.py", "a") as f:
+    with open(src / "optical" / "data" / "bitext.py", "a") as f:
         f.write("\n# an edit\n")
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--list-changes", "params", "--configfile", "same.yaml"],
+                         cwd=work, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    changed = {line.strip() for line in out.stdout.splitlines() if line.startswith("results/")}
+    langs = sorted(cfg["languages"])
+    assert {f"results/data/{l}/bitext.parquet" for l in langs} <= changed
+    for method in ("optical", "sentence_kd", "token_kd_fixed", "optical_sentence"):
+        assert any(c.startswith(f"results/models/{method}/") for c in changed), method
+    assert not any(c.startswith(("results/models/teacher", "results/models/translate_train", "results/runs",
+                                 "results/models/ner", "results/candidates")) for c in changed), changed
     stats, _ = _plan(work, "same.yaml", cfg, env)
-    assert stats["distill_optical"] > 0 and stats["distill_sentence_kd"] > 0
-    for untouched in ("teacher", "pretrain", "translate_train", "bm25", "candidates"):
+    assert stats["distill_optical"] > 0 and stats["distill_sentence_kd"] > 0 and stats["report"] == 1
+    for untouched in ("teacher", "pretrain", "translate_train", "candidates"):
         assert untouched not in stats, untouched

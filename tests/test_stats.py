@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from optical.stats import paired_test
+from optical.evaluate.stats import paired_test
 
 A = np.array([0.61, 0.42, 0.88, 0.35, 0.57, 0.73, 0.49, 0.66, 0.52, 0.70])
 B = np.array([0.55, 0.40, 0.80, 0.37, 0.50, 0.69, 0.41, 0.60, 0.53, 0.61])
@@ -38,7 +38,7 @@ def test_misaligned_samples_are_rejected():
 
 
 def test_holm_matches_a_hand_computation():
-    from optical.stats import holm
+    from optical.evaluate.stats import holm
     p = np.array([0.01, 0.04, 0.03, 0.005])
     # sorted: 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> monotone: 0.02, 0.03, 0.06, 0.06
     np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
@@ -46,7 +46,7 @@ def test_holm_matches_a_hand_computation():
 
 
 def test_gap_closed():
-    from optical.stats import gap_closed
+    from optical.evaluate.stats import gap_closed
     assert gap_closed(0.5, 0.1, 0.9) == pytest.approx(0.5)
     assert gap_closed(0.1, 0.1, 0.9) == 0.0
     assert np.isnan(gap_closed(0.5, 0.4, 0.4))  # no gap to close

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from optical.synthetic import WorldSpec, write_world
-from optical.wikiclir import WIKICLIR_DIRS
+from optical.data.synthetic import WorldSpec, write_world
+from optical.data.wikiclir import WIKICLIR_DIRS
 
 
 def _files(root: Path) -> list[Path]:

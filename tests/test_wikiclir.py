@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from optical.errors import InputError
-from optical.synthetic import WorldSpec, write_world
-from optical.wikiclir import export_collection, source_files
+from optical.data.synthetic import WorldSpec, write_world
+from optical.data.wikiclir import export_collection, source_files
 
 
 def _run_in_fresh_process(code: str) -> str:
@@ -41,7 +41,7 @@ def test_ir_datasets_loads_the_generated_tree_offline(tmp_path, small_world):
 def test_export_collection_writes_parquet(tmp_path, small_world):
     write_world(WorldSpec.from_config(small_world), tmp_path)
     _run_in_fresh_process(f"""
-        from optical.wikiclir import export_collection
+        from optical.data.wikiclir import export_collection
         export_collection({str(tmp_path / 'ir_datasets')!r}, "tl", "first_sent", {str(tmp_path / 'out')!r})
     """)
     docs = pq.read_table(tmp_path / "out" / "docs.parquet")
@@ -57,7 +57,7 @@ def test_qrels_naming_a_missing_document_is_an_error(tmp_path, small_world):
     qid = rel.read_text().split()[0]
     rel.write_text(rel.read_text() + f"{qid} 424242 1\n")
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
-        from optical.wikiclir import export_collection
+        from optical.data.wikiclir import export_collection
         export_collection({str(tmp_path / 'ir_datasets')!r}, "sw", "first_sent", {str(tmp_path / 'out')!r})
     """)], capture_output=True, text=True)
     assert out.returncode != 0
@@ -81,7 +81,7 @@ def test_duplicate_document_id_is_an_error(tmp_path, small_world):
     first = docs.read_text().splitlines()[0]
     docs.write_text(docs.read_text() + first + "\n")
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
-        from optical.wikiclir import export_collection
+        from optical.data.wikiclir import export_collection
         export_collection({str(tmp_path / 'ir_datasets')!r}, "tl", "first_sent", {str(tmp_path / 'out')!r})
     """)], capture_output=True, text=True)
     assert out.returncode != 0

@@ -50,16 +50,6 @@ def setup_torch(threads: int, seed: int, device: str = "auto") -> torch.device:
     return dev
 
 
-def train_step(loss: torch.Tensor, model: nn.Module, opt, stage: str, step: int, clip: float = 1.0) -> None:
-    """One optimiser step with gradient clipping; a non-finite loss stops training loudly."""
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"{stage} loss is {loss.item()} at step {step}; lower {stage}.lr")
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-    opt.step()
-
-
 # --- tokenizer ---------------------------------------------------------------------------
 
 def train_tokenizer(texts, vocab_size: int):
@@ -186,3 +176,11 @@ def maxsim(q: torch.Tensor, q_mask: torch.Tensor, d: torch.Tensor, d_mask: torch
     best = sim.max(dim=-1).values                      # (Bq, Bd, Lq)
     best = best * q_mask[:, None, :].to(best.dtype)
     return best.sum(dim=-1)
+
+
+def pad_vectors(vectors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Variable-length token vectors [(L_i, D)] -> zero-padded (B, L, D) and its (B, L) mask."""
+    padded = torch.nn.utils.rnn.pad_sequence(vectors, batch_first=True)
+    mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(v), dtype=torch.bool, device=v.device) for v in vectors],
+                                           batch_first=True)
+    return padded, mask

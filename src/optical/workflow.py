@@ -1,15 +1,25 @@
-"""Glue between Snakemake jobs and the package: logging into the rule's log file, code hashes."""
+"""Glue between Snakemake jobs and the package: logging into the rule's log file, and code hashes.
+
+Snakemake reruns a job when its script changes, but it cannot see the package modules the script
+imports. Each rule therefore passes ``code=code_hash(<its script>)`` as a param: a hash of the
+script and of every ``optical`` module it imports, directly or through other modules, found by
+reading the source (``ast``), so no list of modules is written by hand. Editing any module in that
+closure changes the param, and Snakemake reruns the job and everything downstream of it.
+"""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import os
 import platform
 import sys
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
+PACKAGE = "optical"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -27,11 +37,64 @@ def setup_logging(log_path: str | None) -> None:
                      os.environ.get("SLURM_JOB_PARTITION", "?"))
 
 
-def code_hash(*modules: str) -> str:
-    """Hash of package modules a stage runs. Snakemake sees edits to a rule's script but not to the
-    modules it imports, so rules pass this as a param: editing the module reruns the stage."""
-    h = hashlib.sha256()
-    for m in sorted(set(modules)):
-        h.update(m.encode())
-        h.update((PACKAGE_DIR / f"{m}.py").read_bytes())
+def module_file(name: str, package_dir: Path = PACKAGE_DIR) -> Path | None:
+    """The source file of package module ``name`` (``optical.a.b``), or None if it is not one."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_names(path: Path, package: str | None) -> set[str]:
+    """Every module name an ``import`` anywhere in ``path`` may load (inside functions too), with
+    ``from a import b`` giving both ``a`` and ``a.b``; relative imports are resolved."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = (package or "").split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _with_parents(name: str) -> list[str]:
+    """Importing ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` too."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def import_closure(script: str | os.PathLike, package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """Sorted names of the package modules that ``script`` imports, directly or transitively."""
+    seen: set[str] = set()
+    todo = [(Path(script), None)]
+    while todo:
+        path, package = todo.pop()
+        for name in _imported_names(path, package):
+            for mod in _with_parents(name):
+                file = module_file(mod, package_dir)
+                if file is None or mod in seen:
+                    continue
+                seen.add(mod)
+                todo.append((file, mod if file.name == "__init__.py" else mod.rpartition(".")[0]))
+    return sorted(seen)
+
+
+@lru_cache(maxsize=None)
+def code_hash(script: str | os.PathLike, package_dir: Path = PACKAGE_DIR) -> str:
+    """Hash of ``script`` and of every package module in its import closure (cached per process:
+    Snakemake evaluates params once per rule while it builds the DAG)."""
+    h = hashlib.sha256(Path(script).read_bytes())
+    for mod in import_closure(script, package_dir):
+        h.update(mod.encode())
+        h.update(module_file(mod, package_dir).read_bytes())
     return h.hexdigest()[:16]

@@ -1,11 +1,15 @@
-# Config validation, derived lists and helpers shared by the rule files.
-import copy
+# Config validation, derived lists and the get_* helpers shared by the rule files. Which systems
+# exist, what each one needs and how its run is made comes from the registry (optical.registry);
+# run variants and run files from optical.variants.
+from pathlib import Path
 
 from snakemake.utils import validate
 
+from optical import registry
 from optical.config import available, canonical, check_config
-from optical.synthetic import PIVOT
-from optical.wikiclir import WIKICLIR_DIRS
+from optical.data.synthetic import PIVOT
+from optical.data.wikiclir import WIKICLIR_DIRS
+from optical.variants import PATTERN as VARIANT_PATTERN, RunKey, Variant, run_keys
 from optical.workflow import code_hash
 
 
@@ -15,13 +19,13 @@ check_config(config)
 # in: reordering a config file must not rerun anything.
 config.update(canonical(config))
 
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 LANGS = sorted(config["languages"])
 SEEDS = [str(s) for s in config["seeds"]]
 SYSTEMS = list(config["systems"])
-BITEXT_METHODS = ["optical", "token_kd_fixed", "sentence_kd", "optical_sentence"]
-STUDENTS = BITEXT_METHODS + ["translate_train"]  # systems with their own document encoder
-UNTRAINED = {"random", "bm25"}  # one run, labelled seed 0
-RERANKED = [s for s in SYSTEMS if s not in UNTRAINED]
+SYSTEM = registry.RETRIEVAL
+BITEXT_METHODS = registry.names(registry.BITEXT)  # one distill_<method> rule each
+RERANKED = [s for s in SYSTEMS if SYSTEM[s].scorer == registry.RERANK]
 SYNTHETIC = config["data"]["source"] == "synthetic"
 WORLD = "results/world"
 WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
@@ -31,71 +35,80 @@ MANIFESTS = f"{RESOURCES}/manifests"
 IRDS_HOME = f"{WORLD}/ir_datasets" if SYNTHETIC else config["data"]["ir_datasets_home"]
 WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
 ENCODER = "results/models/encoder" if SYNTHETIC else f"{RESOURCES}/models/encoder"
-STATE = "results/.state"
+STATE = "results/.state"  # resumable training state, outside every declared output
 # GPU-capable rules request one GPU (the SLURM plugin turns it into --gpus=1) unless the config
 # pins the CPU; locally an undeclared resource limits nothing.
-GPU = 0 if config["device"] == "cpu" else 1  # resumable training state, outside every declared output
-REPORT_FILES = [
-    "results/report/report.html",
-    "results/report/report.md",
-    "results/report/metrics.parquet",
-    "results/report/ner_metrics.parquet",
-]
+GPU = 0 if config["device"] == "cpu" else 1
 
 
 wildcard_constraints:
     lang="|".join(LANGS),
     seed=r"\d+",
     system="|".join(SYSTEMS),
-    variant=r"main|bitext\d+|reg[0-9.e+-]+|iter\d+",
+    variant=VARIANT_PATTERN,
 
 
-def system_seeds(system):
-    return ["0"] if system in UNTRAINED else SEEDS
+def code(script):
+    """The ``code`` param for ``workflow/scripts/<script>.py``, a hash of the script and of every
+    package module it imports (optical.workflow.code_hash)."""
+    return code_hash(SCRIPTS / f"{script}.py")
 
 
-def variants(system, lang):
-    """(variant, seeds) of every run of ``system`` on ``lang``: the main run, plus bitext subsets
-    (data efficiency) and OT settings (ablation) where configured."""
-    out = [("main", system_seeds(system))]
-    de, ab = config["data_efficiency"], config["ablation"]
-    if system in de["systems"]:
-        out += [(f"bitext{n}", [str(s) for s in de["seeds"]]) for n in de["bitext_pairs"]]
-    if system in ab["systems"] and lang in ab["languages"]:
-        ab_seeds = [str(s) for s in ab["seeds"]]
-        out += [(f"reg{r:g}", ab_seeds) for r in ab["ot_reg"]]
-        out += [(f"iter{n}", ab_seeds) for n in ab["ot_max_iter"]]
-    return out
+# --- systems and runs -------------------------------------------------------------------------
+# (lang, system) pairs that run: in the paper setting a system may lack data for a language
+PAIRS = [(l, s) for l in LANGS for s in SYSTEMS if available(config, s, l)]
+RUN_KEYS = run_keys(config, PAIRS)
+# distill.* keys that some method reads alone: a method's params hold only its own, so editing
+# one method's key reruns only that method
+OWN_KEYS = {k for name in BITEXT_METHODS for k in SYSTEM[name].own_keys}
 
 
-def distill_params(method):
-    """Params of one bitext method: the shared budget, the OT settings (held-out diagnostic for
-    every method) and only this method's own keys, so editing one method's key reruns only it.
-    The variant overrides the OT setting or limits training to a bitext subset."""
-    d = config["distill"]
-    own = {"token_kd_fixed": ["fixed_alignment"], "optical_sentence": ["sentence_weight"]}.get(method, [])
-    keep = ["steps", "batch_size", "max_length", "lr", "heldout_pairs", "eval_every", "checkpoint_every", "ot"]
+def get_distill_params(method):
+    """Params of one bitext method: the shared budget plus this method's own keys, with the
+    variant's OT setting applied, and the bitext subset of a data-efficiency variant."""
 
     def params(wildcards):
-        cfg = {k: copy.deepcopy(d[k]) for k in keep + own}
-        train_pairs = None
-        v = wildcards.variant
-        if v.startswith("bitext"):
-            train_pairs = int(v[len("bitext"):])
-        elif v.startswith("reg"):
-            cfg["ot"]["reg"] = float(v[len("reg"):])
-        elif v.startswith("iter"):
-            cfg["ot"]["max_iter"] = int(v[len("iter"):])
-        return {"cfg": cfg, "train_pairs": train_pairs}
+        variant = Variant.parse(wildcards.variant)
+        distill = variant.apply(config["distill"])
+        keep = [k for k in distill if k not in OWN_KEYS] + list(SYSTEM[method].own_keys)
+        return {"cfg": {k: distill[k] for k in sorted(keep)}, "train_pairs": variant.train_pairs}
 
     return params
 
 
-def state_dir(system):
-    """Where a student's resumable training state lives (outside its declared output)."""
-    return lambda w: f"{STATE}/{system}/{w.lang}/{w.variant}/seed{w.seed}"
+def get_state_dir(stage):
+    """Where a job's resumable training state lives (outside its declared output)."""
+    return lambda w: str(Path(STATE, stage, *(f"seed{v}" if k == "seed" else v for k, v in w.items())))
 
 
+def get_rerank_inputs(w):
+    """Which encoders and document texts a system uses (queries: always the English teacher)."""
+    system = SYSTEM[w.system]
+    teacher = f"results/models/teacher/seed{w.seed}"
+    docs = doc_translations(w.lang) if system.documents == "translations" else f"results/data/{w.lang}/docs.parquet"
+    return {
+        "query_model": teacher,
+        "doc_model": f"results/models/{w.system}/{w.lang}/{w.variant}/seed{w.seed}" if system.student else teacher,
+        "queries": f"results/data/{w.lang}/queries.parquet",
+        "candidates": f"results/candidates/{w.lang}.run",
+        "docs": docs,
+    }
+
+
+def get_run_file(w):
+    return RunKey(w.lang, w.system, w.variant, int(w.seed)).run_file
+
+
+def metric_files():
+    return [k.metrics_file for k in RUN_KEYS]
+
+
+def student_runs():
+    """Every run that trained its own document encoder, for the report's training records."""
+    return [k for k in RUN_KEYS if SYSTEM[k.system].student]
+
+
+# --- data -------------------------------------------------------------------------------------
 def wikiclir_files(lang):
     d = f"{WIKICLIR_SRC}/{WIKICLIR_DIRS[lang]}"
     return {
@@ -105,9 +118,9 @@ def wikiclir_files(lang):
     }
 
 
-def collection_inputs(lang):
+def get_collection_inputs(w):
     if SYNTHETIC:
-        return wikiclir_files(lang)
+        return wikiclir_files(w.lang)
     return {"manifest": f"{MANIFESTS}/wikiclir.json"}
 
 
@@ -125,59 +138,35 @@ def doc_translations(lang):
     return config["languages"][lang]["doc_translations"]
 
 
-# (lang, system) pairs that run: in the paper setting a system may lack data for a language
-PAIRS = [(l, s) for l in LANGS for s in SYSTEMS if available(config, s, l)]
-RUN_KEYS = [
-    (lang, system, variant, seed)
-    for lang, system in PAIRS
-    for variant, seeds in variants(system, lang)
-    for seed in seeds
-]
-
-
-def all_metric_files():
-    return [f"results/metrics/{l}/{sy}/{v}/seed{se}.parquet" for l, sy, v, se in RUN_KEYS]
-
-
-def training_dirs():
-    """Every trained student, for the report's training curves."""
-    return [
-        f"results/models/{sy}/{l}/{v}/seed{se}"
-        for l, sy, v, se in RUN_KEYS
-        if sy in STUDENTS
-    ]
-
-
-def rerank_inputs(w):
-    """Which encoders and document texts a system uses (queries: always the English teacher)."""
-    teacher = f"results/models/teacher/seed{w.seed}"
-    inputs = {
-        "query_model": teacher,
-        "queries": f"results/data/{w.lang}/queries.parquet",
-        "candidates": f"results/candidates/{w.lang}.run",
-    }
-    if w.system in STUDENTS:
-        inputs["doc_model"] = f"results/models/{w.system}/{w.lang}/{w.variant}/seed{w.seed}"
-    else:
-        inputs["doc_model"] = teacher
-    if w.system == "translate_test_oracle":
-        inputs["docs"] = doc_translations(w.lang)
-    else:
-        inputs["docs"] = f"results/data/{w.lang}/docs.parquet"
-    return inputs
-
-
-def run_file(w):
-    if w.system == "random":
-        return f"results/candidates/{w.lang}.run"
-    return f"results/runs/{w.lang}/{w.system}/{w.variant}/seed{w.seed}.run"
-
-
-def candidate_inputs(w):
+def get_candidate_inputs(w):
     inputs = {f: f"results/data/{w.lang}/{f}.parquet" for f in ("docs", "queries", "qrels")}
     if config["candidates"]["first_stage"] == "bm25_translated":
         inputs["translated_queries"] = query_translations(w.lang)
     return inputs
+
+
+def get_triples_inputs(w):
+    """Ranking triples: English (the teacher's) or with passages translated into ``w.lang``."""
+    lang = w.get("lang")
+    if SYNTHETIC:
+        collection = f"{WORLD}/mmarco/{lang}_collection.tsv" if lang else f"{WORLD}/msmarco/collection.tsv"
+        return {"collection": collection, "queries": f"{WORLD}/msmarco/queries.train.tsv",
+                "triples": f"{WORLD}/msmarco/qidpidtriples.train.tsv"}
+    manifests = {"msmarco": f"{MANIFESTS}/msmarco.json"}
+    if lang:
+        manifests["mmarco"] = f"{MANIFESTS}/mmarco/{lang}.json"
+    return manifests
+
+
+def get_triples_params(w):
+    """ir_datasets ids of the paper setting's triples: translated passages of the teacher's training
+    set where ``w`` has a language (same ids, English queries); None in the synthetic world."""
+    if SYNTHETIC:
+        return {"home": None, "docpairs": None, "queries": None, "docs": None, "max_triples": 0}
+    english = config["data"]["teacher_triples"]
+    passages = config["languages"][w.lang]["translate_train"] if w.get("lang") else english
+    return {"home": IRDS_HOME, "docpairs": passages, "queries": english, "docs": passages,
+            "max_triples": config["data"]["max_triples"]}
 
 
 def local_copies(*values):
@@ -185,17 +174,20 @@ def local_copies(*values):
     return [v for v in values if v]
 
 
-# --- NER (the second task) ---------------------------------------------------------------
+# --- NER (the second task) ---------------------------------------------------------------------
 NER_LANGS = sorted(config["ner"]["languages"]) if "ner" in config else []
 NER_SYSTEMS = list(config["ner"]["systems"]) if NER_LANGS else []
 NER_SPLITS = ["train", "dev", "test"]
 # (lang, system) pairs that run; OT alignment needs the language's bitext (a retrieval language)
 NER_PAIRS = [
-    (l, s) for l in NER_LANGS for s in NER_SYSTEMS if s != "ot_aligned" or l in config["languages"]
+    (l, s)
+    for l in NER_LANGS
+    for s in NER_SYSTEMS
+    if "bitext" not in registry.NER[s].needs or l in config["languages"]
 ]
 
 
-def ner_source_files(w):
+def get_ner_source_files(w):
     if SYNTHETIC:
         return expand(f"{WORLD}/ner/{w.nlang}/{{split}}", split=NER_SPLITS)
     if config["ner"].get("panx_dir"):
@@ -203,15 +195,19 @@ def ner_source_files(w):
     return []
 
 
-def ner_model(w):
+def get_ner_model(w):
     if w.nsystem == "direct":
         return f"results/models/ner/teacher/seed{w.seed}"
     return f"results/models/ner/{w.nsystem}/{w.nlang}/seed{w.seed}"
 
 
-def ner_metric_files():
+def ner_runs():
     """Every NER test run: each system on each language and seed, plus the teacher on English."""
     if not NER_LANGS:
         return []
-    runs = [(l, s) for l, s in NER_PAIRS] + ([("en", "direct")] if "direct" in NER_SYSTEMS else [])
-    return [f"results/ner/{l}/{s}/seed{se}.parquet" for l, s in runs for se in SEEDS]
+    pairs = NER_PAIRS + ([("en", "direct")] if "direct" in NER_SYSTEMS else [])
+    return [{"language": l, "system": s, "seed": int(se)} for l, s in pairs for se in SEEDS]
+
+
+def ner_metric_file(run):
+    return f"results/ner/{run['language']}/{run['system']}/seed{run['seed']}.parquet"

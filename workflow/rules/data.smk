@@ -26,7 +26,7 @@ if SYNTHETIC:
             manifest=f"{WORLD}/manifest.json",
         params:
             world=config["world"],
-            code=code_hash("synthetic", "io"),
+            code=code("make_world"),
         log:
             "logs/make_world.log",
         benchmark:
@@ -37,47 +37,45 @@ if SYNTHETIC:
             "../scripts/make_world.py"
 
 
-    rule teacher_data:
-        input:
-            collection=f"{WORLD}/msmarco/collection.tsv",
-            queries=f"{WORLD}/msmarco/queries.train.tsv",
-            triples=f"{WORLD}/msmarco/qidpidtriples.train.tsv",
-        output:
-            "results/data/msmarco/triples.parquet",
-        params:
-            max_triples=0,
-            seed=0,
-            code=code_hash("msmarco", "io"),
-        log:
-            "logs/teacher_data.log",
-        conda:
-            "../../envs/optical.yaml"
-        script:
-            "../scripts/teacher_data.py"
+# English triples for the teacher (synthetic: the world's MS MARCO files; paper: ir_datasets)
+rule teacher_data:
+    input:
+        unpack(get_triples_inputs),
+    output:
+        "results/data/msmarco/triples.parquet",
+    params:
+        irds=get_triples_params,
+        seed=0,
+        code=code("teacher_data"),
+    log:
+        "logs/teacher_data.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/teacher_data.py"
 
 
-    rule translate_train_data:
-        input:
-            collection=f"{WORLD}/mmarco/{{lang}}_collection.tsv",
-            queries=f"{WORLD}/msmarco/queries.train.tsv",
-            triples=f"{WORLD}/msmarco/qidpidtriples.train.tsv",
-        output:
-            "results/data/{lang}/translate_train.parquet",
-        params:
-            max_triples=0,
-            seed=0,
-            code=code_hash("msmarco", "io"),
-        log:
-            "logs/translate_train_data/{lang}.log",
-        conda:
-            "../../envs/optical.yaml"
-        script:
-            "../scripts/teacher_data.py"
+# the same triples with passages translated into {lang} (the world's mMARCO; paper: mMARCO)
+rule translate_train_data:
+    input:
+        unpack(get_triples_inputs),
+    output:
+        "results/data/{lang}/translate_train.parquet",
+    params:
+        irds=get_triples_params,
+        seed=0,
+        code=code("teacher_data"),
+    log:
+        "logs/translate_train_data/{lang}.log",
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/teacher_data.py"
 
 
 rule collection:
     input:
-        unpack(lambda w: collection_inputs(w.lang)),
+        unpack(get_collection_inputs),
     output:
         docs="results/data/{lang}/docs.parquet",
         queries="results/data/{lang}/queries.parquet",
@@ -85,7 +83,7 @@ rule collection:
     params:
         home=IRDS_HOME,
         query_field=config["data"]["query_field"],
-        code=code_hash("wikiclir", "io"),
+        code=code("collection"),
     log:
         "logs/collection/{lang}.log",
     conda:
@@ -102,7 +100,7 @@ rule bitext:
     params:
         pairs=lambda w: config["languages"][w.lang]["bitext_pairs"],
         seed=0,
-        code=code_hash("bitext", "io"),
+        code=code("bitext"),
     log:
         "logs/bitext/{lang}.log",
     conda:
@@ -113,7 +111,7 @@ rule bitext:
 
 rule candidates:
     input:
-        unpack(candidate_inputs),
+        unpack(get_candidate_inputs),
     output:
         run="results/candidates/{lang}.run",
         qrels="results/candidates/{lang}.qrels",
@@ -121,12 +119,13 @@ rule candidates:
         queries=config["candidates"]["queries"],
         depth=config["candidates"]["depth"],
         first_stage=config["candidates"]["first_stage"],
-        bm25=lambda w: config["bm25"] if config["candidates"]["first_stage"] == "bm25_translated" else None,
-        query_field=lambda w: (
+        # BM25 settings only where BM25 makes the candidates, so editing them reruns nothing else
+        bm25=config["bm25"] if config["candidates"]["first_stage"] == "bm25_translated" else None,
+        query_field=(
             config["data"]["query_field"] if config["candidates"]["first_stage"] == "bm25_translated" else None
         ),
         seed=0,
-        code=code_hash("candidates", "bm25", "io"),
+        code=code("candidates"),
     log:
         "logs/candidates/{lang}.log",
     conda:

@@ -1,5 +1,6 @@
-# Students: one rule per bitext method (same budget, same held-out split), and translate-train.
-# Each student is a copy of its seed's teacher whose document encoder learns the foreign side.
+# Students: one rule per bitext method of the registry (same budget, same held-out split), and
+# translate-train. Each student is a copy of its seed's teacher whose document encoder learns the
+# foreign side.
 
 
 for _method in BITEXT_METHODS:
@@ -14,10 +15,10 @@ for _method in BITEXT_METHODS:
             directory(f"results/models/{_method}/{{lang}}/{{variant}}/seed{{seed}}"),
         params:
             method=_method,
-            distill=distill_params(_method),
-            state=state_dir(_method),
+            distill=get_distill_params(_method),
+            state=get_state_dir(_method),
             device=config["device"],
-            code=code_hash("distill", "transport", "checkpoint", "models", "io"),
+            code=code("distill"),
         threads: 1
         priority: 5
         resources:
@@ -39,13 +40,10 @@ rule translate_train:
     output:
         directory("results/models/translate_train/{lang}/{variant}/seed{seed}"),
     params:
-        train=lambda w: {
-            **config["translate_train"],
-            "temperature": config["teacher"]["temperature"],
-        },
-        state=state_dir("translate_train"),
+        train={**config["translate_train"], "temperature": config["teacher"]["temperature"]},
+        state=get_state_dir("translate_train"),
         device=config["device"],
-        code=code_hash("teacher", "checkpoint", "models", "io"),
+        code=code("translate_train"),
     threads: 1
     priority: 5
     resources:

@@ -12,7 +12,7 @@ if not SYNTHETIC:
         params:
             home=IRDS_HOME,
             wikiclir=config["data"]["wikiclir"],
-            code=code_hash("download", "io"),
+            code=code("download_wikiclir"),
         localrule: True
         log:
             "logs/download/wikiclir.log",
@@ -30,7 +30,7 @@ if not SYNTHETIC:
             home=IRDS_HOME,
             ids=[config["data"]["teacher_triples"]],
             source="MS MARCO passage",
-            code=code_hash("download", "io"),
+            code=code("download_irds"),
         localrule: True
         log:
             "logs/download/msmarco.log",
@@ -48,7 +48,7 @@ if not SYNTHETIC:
             home=IRDS_HOME,
             ids=lambda w: [config["languages"][w.lang]["translate_train"]],
             source="mMARCO",
-            code=code_hash("download", "io"),
+            code=code("download_irds"),
         localrule: True
         log:
             "logs/download/mmarco/{lang}.log",
@@ -70,7 +70,7 @@ if not SYNTHETIC:
         params:
             spec=lambda w: config["languages"][w.lang]["bitext"],
             cache=f"{RESOURCES}/mtdata",
-            code=code_hash("download", "io"),
+            code=code("download_bitext"),
         localrule: True
         log:
             "logs/download/bitext/{lang}.log",
@@ -91,7 +91,7 @@ if not SYNTHETIC:
             revision=config["encoder"].get("revision", "main"),
             local_path=config["encoder"].get("local_path"),
             hf_home=f"{RESOURCES}/huggingface",
-            code=code_hash("download", "io"),
+            code=code("download_encoder"),
         localrule: True
         log:
             "logs/download/encoder.log",
@@ -101,45 +101,3 @@ if not SYNTHETIC:
             "../../envs/optical.yaml"
         script:
             "../scripts/download_encoder.py"
-
-    rule teacher_data:
-        input:
-            f"{MANIFESTS}/msmarco.json",
-        output:
-            "results/data/msmarco/triples.parquet",
-        params:
-            home=IRDS_HOME,
-            docpairs=config["data"]["teacher_triples"],
-            queries=config["data"]["teacher_triples"],
-            docs=config["data"]["teacher_triples"],
-            max_triples=config["data"]["max_triples"],
-            seed=0,
-            code=code_hash("msmarco", "io"),
-        log:
-            "logs/teacher_data.log",
-        conda:
-            "../../envs/optical.yaml"
-        script:
-            "../scripts/teacher_data_irds.py"
-
-    rule translate_train_data:
-        input:
-            f"{MANIFESTS}/msmarco.json",
-            f"{MANIFESTS}/mmarco/{{lang}}.json",
-        output:
-            "results/data/{lang}/translate_train.parquet",
-        params:
-            home=IRDS_HOME,
-            # translated passages, English queries of the teacher's training set (same ids)
-            docpairs=lambda w: config["languages"][w.lang]["translate_train"],
-            queries=config["data"]["teacher_triples"],
-            docs=lambda w: config["languages"][w.lang]["translate_train"],
-            max_triples=config["data"]["max_triples"],
-            seed=0,
-            code=code_hash("msmarco", "io"),
-        log:
-            "logs/translate_train_data/{lang}.log",
-        conda:
-            "../../envs/optical.yaml"
-        script:
-            "../scripts/teacher_data_irds.py"

@@ -11,7 +11,7 @@ rule bm25:
     params:
         bm25=config["bm25"],
         query_field=config["data"]["query_field"],
-        code=code_hash("bm25", "wikiclir", "io"),
+        code=code("bm25"),
     log:
         "logs/bm25/{lang}.log",
     conda:
@@ -22,13 +22,13 @@ rule bm25:
 
 rule rerank:
     input:
-        unpack(rerank_inputs),
+        unpack(get_rerank_inputs),
     output:
         "results/runs/{lang}/{system}/{variant}/seed{seed}.run",
     params:
         batch_size=config["evaluation"]["rerank_batch_size"],
         device=config["device"],
-        code=code_hash("rerank", "models", "wikiclir", "io"),
+        code=code("rerank"),
     threads: 1
     resources:
         gpu=GPU,
@@ -46,14 +46,14 @@ rule rerank:
 
 rule evaluate:
     input:
-        run=run_file,
+        run=get_run_file,
         qrels="results/candidates/{lang}.qrels",
     output:
         "results/metrics/{lang}/{system}/{variant}/seed{seed}.parquet",
     params:
         measures=config["evaluation"]["measures"],
         threshold=config["evaluation"]["relevance_threshold"],
-        code=code_hash("evaluate", "io"),
+        code=code("evaluate"),
     log:
         "logs/evaluate/{lang}/{system}/{variant}/seed{seed}.log",
     conda:

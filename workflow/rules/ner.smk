@@ -19,7 +19,7 @@ if NER_LANGS and SYNTHETIC:
             world=config["world"],
             ner=config["ner"]["world"],
             langs=WORLD_LANGS,
-            code=code_hash("ner_world", "synthetic", "io"),
+            code=code("ner_world"),
         log:
             "logs/ner/world.log",
         conda:
@@ -30,12 +30,12 @@ if NER_LANGS and SYNTHETIC:
 
 rule ner_data:
     input:
-        ner_source_files,
+        get_ner_source_files,
     output:
         expand("results/data/ner/{{nlang}}/{split}.parquet", split=NER_SPLITS),
     params:
         hub_dataset=lambda w: None if SYNTHETIC or config["ner"].get("panx_dir") else config["ner"]["hub_dataset"],
-        code=code_hash("ner", "io"),
+        code=code("ner_data"),
     log:
         "logs/ner/data/{nlang}.log",
     conda:
@@ -52,9 +52,9 @@ rule ner_teacher:
         directory("results/models/ner/teacher/seed{seed}"),
     params:
         cfg=config["ner"].get("teacher"),
-        state=lambda w: f"{STATE}/ner/teacher/seed{w.seed}",
+        state=get_state_dir("ner/teacher"),
         device=config["device"],
-        code=code_hash("ner", "checkpoint", "models", "io"),
+        code=code("ner_train"),
     threads: 2
     priority: 5
     resources:
@@ -78,9 +78,9 @@ rule ner_teacher_student:
         directory("results/models/ner/teacher_student/{nlang}/seed{seed}"),
     params:
         cfg=config["ner"].get("student"),
-        state=lambda w: f"{STATE}/ner/teacher_student/{w.nlang}/seed{w.seed}",
+        state=get_state_dir("ner/teacher_student"),
         device=config["device"],
-        code=code_hash("ner", "checkpoint", "models", "io"),
+        code=code("ner_train"),
     threads: 1
     resources:
         gpu=GPU,
@@ -103,9 +103,9 @@ rule ner_ot_aligned:
     params:
         cfg=config["ner"].get("ot"),
         ot=config["distill"]["ot"],
-        state=lambda w: f"{STATE}/ner/ot_aligned/{w.nlang}/seed{w.seed}",
+        state=get_state_dir("ner/ot_aligned"),
         device=config["device"],
-        code=code_hash("ner", "transport", "checkpoint", "models", "io"),
+        code=code("ner_train"),
     threads: 1
     resources:
         gpu=GPU,
@@ -121,7 +121,7 @@ rule ner_ot_aligned:
 
 rule ner_evaluate:
     input:
-        model=ner_model,
+        model=get_ner_model,
         test="results/data/ner/{nlang}/test.parquet",
     output:
         "results/ner/{nlang}/{nsystem}/seed{seed}.parquet",
@@ -129,7 +129,7 @@ rule ner_evaluate:
         max_length=config["ner"].get("teacher", {}).get("max_length"),
         batch_size=config["evaluation"]["rerank_batch_size"],
         device=config["device"],
-        code=code_hash("ner", "models", "io"),
+        code=code("ner_evaluate"),
     threads: 1
     resources:
         gpu=GPU,

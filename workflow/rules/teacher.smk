@@ -14,7 +14,7 @@ if SYNTHETIC:  # the paper setting downloads a pretrained encoder (download.smk)
             encoder=config["encoder"],
             state=f"{STATE}/pretrain",
             device=config["device"],
-            code=code_hash("pretrain", "checkpoint", "models", "io"),
+            code=code("pretrain"),
         threads: 2
         priority: 10  # critical path: start before the small data jobs
         resources:
@@ -37,9 +37,9 @@ rule teacher:
         directory("results/models/teacher/seed{seed}"),
     params:
         teacher=config["teacher"],
-        state=lambda w: f"{STATE}/teacher/seed{w.seed}",
+        state=get_state_dir("teacher"),
         device=config["device"],
-        code=code_hash("teacher", "checkpoint", "models", "io"),
+        code=code("teacher"),
     threads: 2
     priority: 10  # critical path: start before the small data jobs
     resources:

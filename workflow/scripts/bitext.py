@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.bitext import prepare_bitext
+from optical.data.bitext import prepare_bitext
 
 n = prepare_bitext(snakemake.input[0], snakemake.output[0], snakemake.params.pairs, snakemake.params.seed)
 logging.info("%d bitext pairs written", n)

@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.bm25 import bm25_rerank, read_doc_texts, read_translated_queries
+from optical.evaluate.bm25 import bm25_rerank, read_doc_texts, read_translated_queries
 
 inp, p = snakemake.input, snakemake.params
 texts = read_doc_texts(inp.docs)

@@ -4,8 +4,8 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.bm25 import read_translated_queries
-from optical.candidates import make_candidates
+from optical.evaluate.bm25 import read_translated_queries
+from optical.data.candidates import make_candidates
 
 inp, p = snakemake.input, snakemake.params
 translated = read_translated_queries(inp.translated_queries, p.query_field) if p.first_stage == "bm25_translated" else None

@@ -5,7 +5,7 @@ setup_logging(snakemake.log[0])
 import logging
 from pathlib import Path
 
-from optical.wikiclir import export_collection
+from optical.data.wikiclir import export_collection
 
 stats = export_collection(snakemake.params.home, snakemake.wildcards.lang, snakemake.params.query_field,
                           Path(snakemake.output.docs).parent)

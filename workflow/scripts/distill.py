@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.distill import distill
+from optical.train.distill import distill
 
 p, w = snakemake.params, snakemake.wildcards
 stats = distill(p.method, snakemake.input.teacher, snakemake.input.bitext, snakemake.output[0], p.distill["cfg"],

@@ -5,7 +5,7 @@ setup_logging(snakemake.log[0])
 import logging
 from pathlib import Path
 
-from optical.download import fetch_bitext
+from optical.data.download import fetch_bitext
 
 p = snakemake.params
 out = snakemake.output[0]

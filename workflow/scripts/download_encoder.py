@@ -9,7 +9,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.download import fetch_encoder
+from optical.data.download import fetch_encoder
 
 p = snakemake.params
 stats = fetch_encoder(snakemake.output[0], p.hub_id, p.revision, p.local_path)

@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.download import fetch_irds
+from optical.data.download import fetch_irds
 
 p = snakemake.params
 m = fetch_irds(p.home, p.ids, snakemake.output[0], p.source)

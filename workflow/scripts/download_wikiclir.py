@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.download import fetch_wikiclir
+from optical.data.download import fetch_wikiclir
 
 w = snakemake.params.wikiclir
 m = fetch_wikiclir(snakemake.params.home, snakemake.output[0], archive=w.get("archive"),

@@ -5,7 +5,7 @@ setup_logging(snakemake.log[0])
 import logging
 
 from optical import io
-from optical.evaluate import evaluate_run
+from optical.evaluate.metrics import evaluate_run
 
 w, p = snakemake.wildcards, snakemake.params
 rows = evaluate_run(snakemake.input.qrels, snakemake.input.run, p.measures, p.threshold)

@@ -5,8 +5,8 @@ setup_logging(snakemake.log[0])
 import logging
 from pathlib import Path
 
-from optical.ner_world import NerSpec, write_ner_world
-from optical.synthetic import WorldSpec
+from optical.ner.world import NerSpec, write_ner_world
+from optical.data.synthetic import WorldSpec
 
 p = snakemake.params
 out = Path(snakemake.output[0]).parent.parent

@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.pretrain import pretrain
+from optical.train.pretrain import pretrain
 
 p = snakemake.params
 stats = pretrain(dict(zip(p.langs, snakemake.input.mono)), snakemake.output[0], p.pretrain, p.encoder,

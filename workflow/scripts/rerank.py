@@ -5,8 +5,8 @@ setup_logging(snakemake.log[0])
 import logging
 
 from optical import io
-from optical.rerank import rerank
-from optical.wikiclir import read_translations
+from optical.evaluate.rerank import rerank
+from optical.data.wikiclir import read_translations
 
 inp, p, w = snakemake.input, snakemake.params, snakemake.wildcards
 if inp.docs.endswith(".parquet"):

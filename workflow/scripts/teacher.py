@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.teacher import train_teacher
+from optical.train.teacher import train_teacher
 
 p = snakemake.params
 stats = train_teacher(snakemake.input.encoder, snakemake.input.triples, snakemake.output[0], p.teacher,

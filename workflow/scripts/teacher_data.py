@@ -4,8 +4,13 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.msmarco import export_triples
+from optical.data.msmarco import export_irds_triples, export_triples
 
-n = export_triples(snakemake.input.collection, snakemake.input.queries, snakemake.input.triples,
-                   snakemake.output[0], snakemake.params.max_triples, snakemake.params.seed)
+inp, p = snakemake.input, snakemake.params
+if p.irds["home"] is None:  # the synthetic world's MS MARCO / mMARCO files
+    n = export_triples(inp.collection, inp.queries, inp.triples, snakemake.output[0], 0, p.seed)
+else:  # the paper setting: ir_datasets ids (English queries, passages of the same ids)
+    i = p.irds
+    n = export_irds_triples(i["home"], i["docpairs"], i["queries"], i["docs"], snakemake.output[0],
+                            i["max_triples"], p.seed)
 logging.info("%d triples written", n)

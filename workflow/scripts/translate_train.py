@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical.teacher import train_translate_train
+from optical.train.teacher import train_translate_train
 
 p = snakemake.params
 stats = train_translate_train(snakemake.input.teacher, snakemake.input.triples, snakemake.output[0], p.train,

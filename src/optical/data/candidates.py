@@ -69,7 +69,7 @@ def make_candidates(docs_path: str, queries_path: str, qrels_path: str, run_out:
 
 def _bm25_first_stage(docs_path: str, queries: dict[str, str], depth: int, k1: float, b: float) -> dict:
     """BM25 (bm25s, Lucene variant) top ``depth`` over the whole collection per translated query."""
-    from optical.bm25 import build_index, read_doc_texts, tokenize
+    from optical.evaluate.bm25 import build_index, read_doc_texts, tokenize
 
     texts = read_doc_texts(docs_path)
     doc_ids = list(texts)

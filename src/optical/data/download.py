@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from optical import io
 from optical.errors import InputError, OpticalError
-from optical.wikiclir import WIKICLIR_DIRS
+from optical.data.wikiclir import WIKICLIR_DIRS
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def md5sum(path: str | Path, chunk: int = 1 << 22) -> str:
 
 def _irds(home: Path):
     """ir_datasets with its home (and its temporary files) under ``home``."""
-    from optical.wikiclir import _import_ir_datasets
+    from optical.data.wikiclir import _import_ir_datasets
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("IR_DATASETS_TMP", str((home / "tmp").resolve()))
     return _import_ir_datasets(home)

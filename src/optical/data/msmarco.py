@@ -68,7 +68,7 @@ def export_irds_triples(home: str, docpairs_id: str, queries_id: str, docs_id: s
     Teacher: ``msmarco-passage/train/triples-small`` with its own queries and passages.
     Translate-train: ``mmarco/v2/<lang>/train`` pairs, English ``msmarco-passage/train`` queries and
     the translated ``mmarco/v2/<lang>`` passages (mMARCO keeps MS MARCO's ids)."""
-    from optical.wikiclir import _import_ir_datasets
+    from optical.data.wikiclir import _import_ir_datasets
 
     irds = _import_ir_datasets(Path(home))
     pairs = irds.load(docpairs_id)

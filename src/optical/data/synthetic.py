@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from optical import io
-from optical.wikiclir import WIKICLIR_DIRS
+from optical.data.wikiclir import WIKICLIR_DIRS
 
 PIVOT = "en"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from optical import io
 from optical.errors import InputError
-from optical.wikiclir import QUERY_FIELDS
+from optical.data.wikiclir import QUERY_FIELDS
 
 log = logging.getLogger(__name__)
 

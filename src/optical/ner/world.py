@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from optical import io
-from optical.synthetic import PIVOT, World, WorldSpec, _make_forms, _rng
+from optical.data.synthetic import PIVOT, World, WorldSpec, _make_forms, _rng
+from optical.ner.data import LABELS
 
 TYPES = ("PER", "ORG", "LOC")
-LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 SPLITS = ("train", "dev", "test")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from optical import io, models
-from optical.checkpoint import TrainState, fingerprint
+from optical.train.trainer import TrainState, fingerprint, fit, save_model_dir
 from optical.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,28 @@ def language_probs(sizes: dict[str, int], alpha: float) -> dict[str, float]:
     return {k: v / z for k, v in w.items()}
 
 
+class MixtureSampler:
+    """Sentences drawn language by language with probabilities ``probs`` (with replacement)."""
+
+    def __init__(self, texts: dict[str, list[str]], probs: dict[str, float], seed: int):
+        self.texts, self.langs = texts, list(texts)
+        self.p = np.array([probs[lang] for lang in self.langs])
+        self.rng = np.random.default_rng(seed)
+
+    def next_batch(self, size: int) -> list[str]:
+        out = []
+        for li in self.rng.choice(len(self.langs), size, p=self.p):
+            pool = self.texts[self.langs[li]]
+            out.append(pool[self.rng.integers(len(pool))])
+        return out
+
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+
+
 def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, seed: int,
              threads: int = 1, device: str = "auto", state_dir: str | None = None) -> dict:
     from transformers import DataCollatorForLanguageModeling
@@ -45,50 +67,40 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
     probs = language_probs({k: len(v) for k, v in texts.items()}, cfg["language_alpha"])
     log.info("sentences per language %s; sampling probabilities %s",
              {k: len(v) for k, v in texts.items()}, {k: round(p, 4) for k, p in probs.items()})
-    rng = np.random.default_rng(seed)
-    langs = list(texts)
-    p = np.array([probs[l] for l in langs])
-
-    def sample(n):
-        out = []
-        for li in rng.choice(len(langs), n, p=p):
-            pool = texts[langs[li]]
-            out.append(pool[rng.integers(len(pool))])
-        return out
-
-    # the WordPiece vocabulary sees the same smoothed mixture as the model
-    tok = models.train_tokenizer(sample(cfg["tokenizer_sentences"]), encoder_cfg["vocab_size"])
-    model = models.build_mlm(len(tok), encoder_cfg).to(dev)
-    collator = DataCollatorForLanguageModeling(tok, mlm_probability=cfg["mask_prob"], return_tensors="pt")
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_linear(cfg["steps"], cfg["warmup_steps"]))
-    torch.manual_seed(seed)  # the collator draws its masks from torch's global generator
-    model.train()
+    sampler = MixtureSampler(texts, probs, seed)
     state = TrainState(state_dir, fingerprint("pretrain", cfg, encoder_cfg, seed, files=list(mono.values())),
                        cfg["checkpoint_every"])
-    loop = state.load(model, opt)
-    if loop is None:
-        loop = {"step": 0, "losses": []}
-    else:
-        sched.load_state_dict(loop["scheduler"])
-        rng.bit_generator.state = loop["rng"]
-    losses = loop["losses"]
-    for step in range(loop["step"], cfg["steps"]):  # loop["step"]: steps completed
-        enc = tok(sample(cfg["batch_size"]), truncation=True, max_length=cfg["max_length"])
+    # the WordPiece vocabulary sees the same smoothed mixture as the model
+    tok = tokenizer_for(state, sampler.next_batch(cfg["tokenizer_sentences"]), encoder_cfg["vocab_size"])
+    model = models.build_mlm(len(tok), encoder_cfg).to(dev)
+    collator = DataCollatorForLanguageModeling(tok, mlm_probability=cfg["mask_prob"], return_tensors="pt")
+    torch.manual_seed(seed)  # the collator draws its masks from torch's global generator
+
+    def step_loss(sentences):
+        enc = tok(sentences, truncation=True, max_length=cfg["max_length"])
         batch = collator([{"input_ids": ids} for ids in enc["input_ids"]])
-        loss = masked_lm_loss(model, batch["input_ids"].to(dev), batch["labels"].to(dev), tok.pad_token_id)
-        models.train_step(loss, model, opt, "pretrain", step)
-        sched.step()
-        losses.append(loss.item())
-        if step % 100 == 0 or step == cfg["steps"] - 1:
-            log.info("step %d mlm_loss %.4f", step, float(np.mean(losses[-100:])))
-        state.maybe_save(step + 1, model, opt, {"losses": losses, "scheduler": sched.state_dict(),
-                                                "rng": rng.bit_generator.state})
-    with io.atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-    state.clear()
-    return {"final_loss": float(np.mean(losses[-100:])), "vocab_size": len(tok), "probs": probs}
+        return masked_lm_loss(model, batch["input_ids"].to(dev), batch["labels"].to(dev), tok.pad_token_id)
+
+    record = fit(model, step_loss, sampler, cfg, stage="pretrain", state=state)
+    record.update(vocab_size=len(tok), probs=probs)
+    return save_model_dir(model, tok, out_dir, record, state)
+
+
+def tokenizer_for(state: TrainState, sentences: list[str], vocab_size: int):
+    """A WordPiece tokenizer trained on ``sentences``, kept beside the resumable state: the trainer
+    of ``tokenizers`` breaks ties in random order, so a resumed run must reuse the vocabulary its
+    saved weights were trained with rather than learn a new one."""
+    saved = state.dir / "tokenizer" if state.dir is not None else None
+    marker = saved / "FINGERPRINT" if saved is not None else None
+    if marker is not None and marker.exists() and marker.read_text() == state.fingerprint:
+        log.info("reusing the tokenizer of the interrupted run (%s)", saved)
+        return models.load_tokenizer(saved)
+    tok = models.train_tokenizer(sentences, vocab_size)
+    if saved is not None:
+        with io.atomic_dir(saved) as tmp:
+            tok.save_pretrained(tmp)
+            (tmp / "FINGERPRINT").write_text(state.fingerprint)
+    return tok
 
 
 def masked_lm_loss(model, input_ids, labels, pad_id):
@@ -98,11 +110,3 @@ def masked_lm_loss(model, input_ids, labels, pad_id):
     picked = labels != -100
     logits = model.cls(hidden[picked])
     return torch.nn.functional.cross_entropy(logits, labels[picked])
-
-
-def _warmup_linear(total: int, warmup: int):
-    def f(step):
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
-    return f

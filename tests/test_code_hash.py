@@ -1,0 +1,97 @@
+"""Reruns follow the imports: each rule's ``code`` param hashes its script's import closure, found by
+reading the source, and changes exactly when a module in that closure changes."""
+
+import json
+import shutil
+import subprocess
+import sys
+from modulefinder import ModuleFinder
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from optical.workflow import PACKAGE_DIR, code_hash, import_closure
+
+SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
+
+
+def package_modules(package_dir: Path) -> dict[str, Path]:
+    """Every module of the package: dotted name -> file."""
+    out = {}
+    for f in sorted(package_dir.rglob("*.py")):
+        parts = f.relative_to(package_dir.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return out
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_closure_equals_what_modulefinder_finds(script):
+    """An independent static analysis (the standard library's bytecode scanner, which also looks
+    inside functions) finds the same package modules."""
+    finder = ModuleFinder(path=[str(PACKAGE_DIR.parent)])
+    finder.run_script(str(script))
+    found = sorted(m for m in finder.modules if m == "optical" or m.startswith("optical."))
+    assert import_closure(script) == found
+
+
+def test_closures_follow_imports_through_other_modules():
+    distill = import_closure(ROOT / "workflow" / "scripts" / "distill.py")
+    # distill.py imports optical.train.distill, which imports the bitext validation and the transport
+    # losses through the objectives: all are in the closure, the report and NER code are not
+    assert {"optical.train.distill", "optical.data.bitext", "optical.train.objectives", "optical.transport",
+            "optical.registry", "optical.train.trainer", "optical.io", "optical.models"} <= set(distill)
+    assert not any(m.startswith(("optical.report", "optical.ner", "optical.evaluate")) for m in distill)
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pkg")
+    shutil.copytree(PACKAGE_DIR, root / "optical", ignore=shutil.ignore_patterns("__pycache__"))
+    return root / "optical"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_editing_a_module_changes_exactly_the_hashes_of_the_scripts_that_import_it(script, package_copy):
+    closure = set(import_closure(script, package_copy))
+    before = code_hash(script, package_copy)
+    for name, f in package_modules(package_copy).items():
+        original = f.read_bytes()
+        f.write_bytes(original + b"\n# edited\n")
+        code_hash.cache_clear()
+        try:
+            changed = code_hash(script, package_copy) != before
+        finally:
+            f.write_bytes(original)
+            code_hash.cache_clear()
+        assert changed == (name in closure), (script.name, name)
+
+
+RULES_SCRIPT = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+out = {}
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    wf = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=Path(sys.argv[1]),
+                      config_settings=ConfigSettings(configfiles=[Path(sys.argv[2])]), workdir=Path(sys.argv[3]))
+    for rule in wf._workflow.rules:
+        script = str(Path(rule.basedir.get_path_or_uri(secret_free=True)) / rule.script) if rule.script else None
+        code = dict(rule.params.items()).get("code") if hasattr(rule.params, "items") else None
+        out[rule.name] = {"script": script, "code": code}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("configfile", ["config.yaml", "paper.yaml"])
+def test_every_rule_passes_the_hash_of_its_own_script(configfile, tmp_path):
+    out = subprocess.run([sys.executable, "-c", RULES_SCRIPT, str(ROOT / "Snakefile"),
+                          str(ROOT / "config" / configfile), str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rules = json.loads(out.stdout.strip().splitlines()[-1])
+    with_script = {name: r for name, r in rules.items() if r["script"]}
+    assert len(with_script) >= 15
+    for name, r in with_script.items():
+        assert r["code"] == code_hash(Path(r["script"]).resolve()), name
