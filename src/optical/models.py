@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from optical import io
 from optical.errors import InputError
 
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -184,3 +185,18 @@ def pad_vectors(vectors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(v), dtype=torch.bool, device=v.device) for v in vectors],
                                            batch_first=True)
     return padded, mask
+
+
+def save_model_dir(model, tokenizer, out_dir: str | os.PathLike, records: dict[str, dict] | None = None) -> None:
+    """Write a model directory atomically: weights, config and tokenizer, plus JSON ``records``
+    (e.g. ``{"training.json": ...}``). A ColBERT scorer saves itself; any transformers model
+    through ``save_pretrained``. Nothing appears at ``out_dir`` unless all of it was written."""
+    model.cpu()
+    with io.atomic_dir(out_dir) as tmp:
+        if hasattr(model, "save_pretrained"):
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        else:
+            model.save(tmp, tokenizer)
+        for name, record in (records or {}).items():
+            io.write_json(tmp / name, record)

@@ -347,6 +347,8 @@ def fetch_encoder(out_dir: str | Path, hub_id: str, revision: str = "main", loca
     """A multilingual encoder as a plain model directory (config, safetensors, tokenizer)."""
     from transformers import AutoModel, AutoTokenizer
 
+    from optical import models  # torch: only the encoder download needs it
+
     if local_path is not None:
         path, origin = Path(local_path), f"local {local_path}"
         if not (path / "config.json").exists():
@@ -367,10 +369,8 @@ def fetch_encoder(out_dir: str | Path, hub_id: str, revision: str = "main", loca
         model = AutoModel.from_pretrained(str(path), add_pooling_layer=False)
     except (OSError, ValueError) as e:
         raise InputError(path, f"cannot load the encoder ({e})", "supply a complete model directory") from e
-    with io.atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        io.write_json(tmp / "source.json", {"origin": origin, "model_type": model.config.model_type,
-                                            "parameters": sum(p.numel() for p in model.parameters())})
+    models.save_model_dir(model, tok, out_dir, {"source.json": {
+        "origin": origin, "model_type": model.config.model_type,
+        "parameters": sum(p.numel() for p in model.parameters())}})
     log.info("encoder %s (%s) saved to %s", origin, model.config.model_type, out_dir)
     return {"origin": origin, "model_type": model.config.model_type}

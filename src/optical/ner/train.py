@@ -26,7 +26,7 @@ import torch
 from optical import io, models
 from optical.ner.data import LABELS, read_sentences
 from optical.ner.model import encode_words, load_classifier, new_classifier
-from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, save_model_dir
+from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, finish
 from optical.transport import ot_distill_loss
 
 
@@ -82,7 +82,7 @@ def train_teacher(encoder_dir: str, train_path: str, out_dir: str, cfg: dict, se
         return model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], labels=b["labels"]).loss
 
     record = fit(model, step_loss, EpochSampler(len(words), seed), cfg, stage="ner_teacher", state=state)
-    return save_model_dir(model, tok, out_dir, {"system": "teacher", **record}, state)
+    return finish(model, tok, out_dir, {"system": "teacher", **record}, state)
 
 
 def train_student(teacher_dir: str, init_dir: str, unlabeled_path: str, out_dir: str, cfg: dict, seed: int,
@@ -107,7 +107,7 @@ def train_student(teacher_dir: str, init_dir: str, unlabeled_path: str, out_dir:
         return soft_label_loss(s_logits, target, mask, cfg["loss"])
 
     record = fit(student, step_loss, EpochSampler(len(words), seed), cfg, stage="ner_student", state=state)
-    return save_model_dir(student, s_tok, out_dir, {"system": "teacher_student", "loss": cfg["loss"], **record},
+    return finish(student, s_tok, out_dir, {"system": "teacher_student", "loss": cfg["loss"], **record},
                           state)
 
 
@@ -141,4 +141,4 @@ def train_ot_aligned(teacher_dir: str, bitext_path: str, out_dir: str, cfg: dict
 
     record = fit(student, step_loss, EpochSampler(len(en), seed), cfg, stage="ner_ot", state=state,
                  params=list(student.base_model.parameters()))
-    return save_model_dir(student, tok, out_dir, {"system": "ot_aligned", **record}, state)
+    return finish(student, tok, out_dir, {"system": "ot_aligned", **record}, state)

@@ -20,7 +20,7 @@ from optical import io, models, registry
 from optical.data.bitext import validate_bitext
 from optical.errors import InputError
 from optical.train import objectives
-from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, save_model_dir
+from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, finish
 
 log = logging.getLogger(__name__)
 
@@ -125,4 +125,4 @@ def distill(method: str, teacher_dir: str, bitext_path: str, out_dir: str, cfg: 
     record = fit(student, step_loss, EpochSampler(train, seed), cfg, stage=f"distill_{method}", state=state,
                  estimate=estimate)
     record.update(method=method, train_pairs=int(len(train)), heldout_pairs=int(len(held)))
-    return save_model_dir(student, tok, out_dir, record, state)
+    return finish(student, tok, out_dir, record, state)

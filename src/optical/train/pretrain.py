@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from optical import io, models
-from optical.train.trainer import TrainState, fingerprint, fit, save_model_dir
+from optical.train.trainer import TrainState, fingerprint, fit, finish
 from optical.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
 
     record = fit(model, step_loss, sampler, cfg, stage="pretrain", state=state)
     record.update(vocab_size=len(tok), probs=probs)
-    return save_model_dir(model, tok, out_dir, record, state)
+    return finish(model, tok, out_dir, record, state)
 
 
 def tokenizer_for(state: TrainState, sentences: list[str], vocab_size: int):

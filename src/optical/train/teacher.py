@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from optical import io, models
-from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, save_model_dir
+from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, finish
 
 
 def read_triples(path) -> tuple[list[str], list[str], list[str]]:
@@ -61,7 +61,7 @@ def train_teacher(encoder_dir: str, triples_path: str, out_dir: str, cfg: dict, 
     state = TrainState(state_dir, fingerprint("teacher", cfg, seed, files=[encoder_dir, triples_path]),
                        cfg["checkpoint_every"])
     record = _train_ranker(model, model, tok, triples, cfg, seed, dev, state, "teacher")
-    return save_model_dir(model, tok, out_dir, record, state)
+    return finish(model, tok, out_dir, record, state)
 
 
 def train_translate_train(teacher_dir: str, triples_path: str, out_dir: str, cfg: dict, seed: int,
@@ -74,4 +74,4 @@ def train_translate_train(teacher_dir: str, triples_path: str, out_dir: str, cfg
                        cfg["checkpoint_every"])
     record = _train_ranker(teacher, student, tok, read_triples(triples_path), cfg, seed, dev, state,
                            "translate_train")
-    return save_model_dir(student, tok, out_dir, record, state)
+    return finish(student, tok, out_dir, record, state)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from optical import io
+from optical import io, models
 
 log = logging.getLogger(__name__)
 
@@ -221,18 +221,9 @@ def summary(loop: dict) -> dict:
     return out
 
 
-def save_model_dir(model, tokenizer, out_dir: str | os.PathLike, training: dict, state: TrainState | None = None):
-    """Write a finished model directory atomically (weights, config, tokenizer and ``training.json``),
-    then drop the resumable state. A ColBERT scorer saves itself; any transformers model through
-    ``save_pretrained``."""
-    model.cpu()
-    with io.atomic_dir(out_dir) as tmp:
-        if hasattr(model, "save_pretrained"):
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-        else:
-            model.save(tmp, tokenizer)
-        io.write_json(tmp / TRAINING_FILE, training)
-    if state is not None:
-        state.clear()
-    return training
+def finish(model, tokenizer, out_dir: str | os.PathLike, record: dict, state: TrainState) -> dict:
+    """Write the trained model directory with its ``training.json`` (models.save_model_dir), then
+    drop the resumable state; returns the record."""
+    models.save_model_dir(model, tokenizer, out_dir, {TRAINING_FILE: record})
+    state.clear()
+    return record
