@@ -4,8 +4,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from optical.transport import (fixed_distill_loss, fixed_plan, ot_distill_loss, sentence_distill_loss,
-                               sinkhorn_plan, token_cost, uniform_marginals)
+from optical.transport import (attention_distill_loss, attention_plan, fixed_distill_loss, fixed_plan,
+                               ot_distill_loss, sentence_distill_loss, sinkhorn_plan, token_cost, uniform_marginals)
 
 
 def _vectors(b, n, d, seed):
@@ -109,6 +109,38 @@ def test_fixed_plans_put_each_student_tokens_mass_on_one_content_token():
     greedy = fixed_plan(cost, a, b, "greedy")
     masked = cost.masked_fill(~mt[:, None, :], float("inf"))
     assert torch.equal(greedy[0, 1:4].argmax(-1), masked[0, 1:4].argmin(-1))
+
+
+def test_attention_plan_rows_sum_to_the_row_mass_and_columns_are_free():
+    s, t = _vectors(2, 5, 6, 40), _vectors(2, 7, 6, 41)
+    ms = torch.tensor([[0, 1, 1, 1, 0], [0, 1, 1, 0, 0]]).bool()
+    mt = torch.tensor([[0, 1, 1, 1, 1, 1, 0], [0, 1, 1, 1, 0, 0, 0]]).bool()
+    a, b = uniform_marginals(ms), uniform_marginals(mt)
+    cost = token_cost(s, t)
+    plan = attention_plan(cost, a, b, 0.1)
+    torch.testing.assert_close(plan.sum(-1), a)                    # rows: the student token's mass
+    assert torch.all(plan[~mt[:, None, :].expand_as(plan)] == 0)   # never onto padding
+    assert not torch.allclose(plan.sum(-2)[mt], b[mt])             # columns: not the teacher's marginal
+    # a row is the softmax of -C / reg over the valid teacher tokens, scaled by its mass
+    expected = torch.softmax(-cost[0, 2, 1:6] / 0.1, dim=-1) * a[0, 2]
+    torch.testing.assert_close(plan[0, 2, 1:6], expected)
+    # a tiny regulariser becomes the greedy (argmax) alignment
+    torch.testing.assert_close(attention_plan(cost, a, b, 1e-6), fixed_plan(cost, a, b, "greedy"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), pad_s=st.integers(0, 3), pad_t=st.integers(0, 3), seed=st.integers(0, 10_000))
+def test_attention_loss_is_non_negative_and_padding_invariant(n, pad_s, pad_t, seed):
+    s, t = _vectors(1, n, 6, seed), _vectors(1, n, 6, seed + 1)
+    ones = torch.ones(1, n, dtype=torch.bool)
+    loss, _ = attention_distill_loss(s, ones, t, ones, 0.05)
+    assert loss.item() >= -1e-12
+    s_pad = torch.cat([s, _vectors(1, pad_s, 6, seed + 2)], dim=1)
+    t_pad = torch.cat([t, _vectors(1, pad_t, 6, seed + 3)], dim=1)
+    ms = torch.cat([ones, torch.zeros(1, pad_s, dtype=torch.bool)], dim=1)
+    mt = torch.cat([ones, torch.zeros(1, pad_t, dtype=torch.bool)], dim=1)
+    padded, _ = attention_distill_loss(s_pad, ms, t_pad, mt, 0.05)
+    assert padded.item() == pytest.approx(loss.item(), abs=1e-12)
 
 
 @settings(max_examples=25, deadline=None)

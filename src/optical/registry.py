@@ -77,6 +77,9 @@ _RETRIEVAL = [
     System("optical_sentence", "OPTICAL + sentence loss", "OPTICAL's loss + `distill.sentence_weight` × the "
            "sentence-KD loss.", BITEXT, "bitext", needs=("bitext",), own_keys=("ot", "sentence_weight"),
            uses_ot=True),
+    System("token_kd_attention", "Token KD, attention alignment", "student document encoder; ⟨P, C⟩ with P "
+           "each student token's softmax of −C/ε over the teacher tokens (ε = `distill.ot.reg`): a soft "
+           "alignment without the transport constraint.", BITEXT, "bitext", needs=("bitext",), own_keys=("ot",)),
     System("translate_train", "Translate-train", "student document encoder trained with the teacher's ranking "
            "loss on English queries and translated passages (`translate_train`).", TRANSLATED,
            "translated MS MARCO triples (mMARCO-style)", needs=("translate_train",)),

@@ -102,6 +102,22 @@ def fixed_distill_loss(student, student_mask, teacher, teacher_mask, alignment: 
                               lambda c, a, b: fixed_plan(c, a, b, alignment))
 
 
+def attention_plan(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, reg: float) -> torch.Tensor:
+    """A soft alignment without the transport constraint: each student token sends its mass ``a_i``
+    to the teacher tokens in proportion to softmax_j(-C_ij / reg) over the valid ones. Row sums
+    equal ``a``; column sums are free (a teacher token may be used many times or never)."""
+    with torch.no_grad():
+        logits = (-cost.detach().to(torch.float64) / reg).masked_fill((b <= 0)[:, None, :], float("-inf"))
+        rows = torch.nan_to_num(torch.softmax(logits, dim=-1))  # a row with no valid teacher token: 0
+    return rows * a[:, :, None]
+
+
+def attention_distill_loss(student, student_mask, teacher, teacher_mask, reg: float):
+    """<P, C> with P from :func:`attention_plan`: what OPTICAL's loss is without the OT constraint."""
+    return token_distill_loss(student, student_mask, teacher, teacher_mask,
+                              lambda c, a, b: attention_plan(c, a, b, reg))
+
+
 def pooled(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of the content-token vectors: (B, L, D) -> (B, D); zero for a row without content."""
     m = mask.to(vectors.dtype)[:, :, None]

@@ -11,7 +11,7 @@ valid loss (all padding, a non-finite plan) and is skipped by the trainer.
 
 from __future__ import annotations
 
-from optical.transport import fixed_distill_loss, ot_distill_loss, sentence_distill_loss
+from optical.transport import attention_distill_loss, fixed_distill_loss, ot_distill_loss, sentence_distill_loss
 
 
 def optical(student, student_mask, teacher, teacher_mask, cfg: dict):
@@ -37,3 +37,9 @@ def optical_sentence(student, student_mask, teacher, teacher_mask, cfg: dict):
     if token is None or sentence is None:
         return None, 0
     return token + cfg["sentence_weight"] * sentence, n
+
+
+def token_kd_attention(student, student_mask, teacher, teacher_mask, cfg: dict):
+    """<P, C> with P each student token's softmax over teacher tokens at OT's regulariser: what the
+    transport constraint adds to OPTICAL's soft alignment."""
+    return attention_distill_loss(student, student_mask, teacher, teacher_mask, cfg["ot"]["reg"])
