@@ -76,7 +76,7 @@ def test_report_files_exist_and_parse(pipeline):
                     "## Methods"):
         assert section in md, section
     for fig in ("systems.png", "gap_closed.png", "language_bias.png", "data_efficiency.png", "distill_curve.png"):
-        assert (report / fig).stat().st_size > 1000, fig
+        assert (report / "figures" / fig).stat().st_size > 1000, fig
     from optical.registry import RETRIEVAL
     for system in cfg["systems"]:
         assert RETRIEVAL[system].label in md, system
@@ -84,7 +84,7 @@ def test_report_files_exist_and_parse(pipeline):
 
 def test_report_has_the_ner_section_and_both_tasks_side_by_side(pipeline):
     from optical.ner.scores import prf
-    from optical.report.ner import NER_NAMES
+    from optical.registry import NER
     work, cfg = pipeline
     md = (work / "results" / "report" / "report.md").read_text()
     ner_md = md.split("# Second task: cross-lingual NER")[1]
@@ -92,8 +92,8 @@ def test_report_has_the_ner_section_and_both_tasks_side_by_side(pipeline):
     for lang in cfg["ner"]["languages"]:
         assert f"## NER en→{lang}" in ner_md
     for system in cfg["ner"]["systems"]:
-        assert NER_NAMES[system] in ner_md
-    assert "p (Holm)" in ner_md and (work / "results" / "report" / "ner_f1.png").stat().st_size > 1000
+        assert NER[system].label in ner_md
+    assert "p (Holm)" in ner_md and (work / "results" / "report" / "figures" / "ner_f1.png").stat().st_size > 1000
     counts = pq.read_table(work / "results" / "report" / "ner_metrics.parquet").to_pandas()
     assert set(counts.language) == {"en", *cfg["ner"]["languages"]}
     assert set(counts.seed) == set(cfg["seeds"])
@@ -102,7 +102,7 @@ def test_report_has_the_ner_section_and_both_tasks_side_by_side(pipeline):
     # the summary cell of direct transfer on sw is recomputed from the per-sentence counts
     d = counts[(counts.language == "sw") & (counts.system == "direct")]
     f1s = [prf(g[["correct", "predicted", "gold_entities"]].to_numpy())[2] for _, g in d.groupby("seed")]
-    row = next(line for line in ner_md.splitlines() if line.startswith(f"| {NER_NAMES['direct']}"))
+    row = next(line for line in ner_md.splitlines() if line.startswith(f"| {NER['direct'].label}"))
     assert f"{100 * np.mean(f1s):.1f} ± {100 * np.std(f1s, ddof=1):.1f}" in row
 
 

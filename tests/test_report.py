@@ -1,14 +1,30 @@
-"""The report's tables from per-query rows: seed aggregation, Holm families, gap closed."""
+"""The report: its tables from per-query rows (seed aggregation, Holm families, gap closed), the
+shared context and its sections, the headline measure, references, run keys and held-out curves."""
+
+import ast
+import importlib
+import inspect
+import json
+import pkgutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from optical.report import comparisons, gap_table, system_table
+import optical.report
+from optical import io, registry
+from optical.ner.scores import prf
+from optical.report import build, retrieval
+from optical.report.context import Settings, build_context, load_metrics, load_ner, read_training
+from optical.report.figures import plot_heldout_curves
+from optical.report.render import Section
+from optical.report.tables import comparisons, gap_table, heldout_table, system_table
 
 RNG = np.random.default_rng(0)
 LEVEL = {"random": 0.1, "direct": 0.2, "optical": 0.5, "translate_test_oracle": 0.7}
+REPORT_DIR = Path(optical.report.__file__).parent
 
 
 def _rows():
@@ -60,3 +76,196 @@ def test_gap_closed_pairs_each_seed_with_its_own_teacher():
     # random has one run (seed 0), compared with every seed's direct and oracle
     assert got[("sw", "random", 1)] == pytest.approx(
         (ps[("sw", "random", 0)] - ps[("sw", "direct", 1)]) / (ps[("sw", "translate_test_oracle", 1)] - ps[("sw", "direct", 1)]))
+
+
+# --- the shared context and the sections -------------------------------------------------------
+
+def _levels(levels: dict, langs=("sw",), seeds=(1, 2), queries=10) -> pd.DataFrame:
+    """Per-query rows with ``levels[system][measure]`` as each system's mean level."""
+    rows = []
+    for lang in langs:
+        for system, by_measure in levels.items():
+            for seed in (seeds if registry.RETRIEVAL[system].seeded else [0]):
+                for q in range(queries):
+                    for m, level in by_measure.items():
+                        v = float(np.clip(level + RNG.normal(0, 0.02), 0, 1))
+                        rows.append((lang, system, "main", seed, f"q{q}", m, v))
+    return pd.DataFrame(rows, columns=["language", "system", "variant", "seed", "query_id", "measure", "value"])
+
+
+def _write_metrics(df: pd.DataFrame, path: Path) -> list[str]:
+    io.write_parquet(path, {c: df[c].tolist() for c in df.columns})
+    return [str(path)]
+
+
+def _settings(df: pd.DataFrame, **kw) -> Settings:
+    base = dict(systems=list(dict.fromkeys(df.system)), languages=sorted(df.language.unique()),
+                measures=list(dict.fromkeys(df.measure)), headline="nDCG@10", threshold=1)
+    return Settings(**{**base, **kw})
+
+
+def _context(df: pd.DataFrame, tmp_path: Path, **kw):
+    settings = _settings(df, **kw)
+    return build_context(settings, _write_metrics(df, tmp_path / "metrics.parquet"), [], [], tmp_path / "figures")
+
+
+def _summary_rows(section: Section) -> dict[str, list[str]]:
+    _, header, rows = next(b for b in section.blocks if b[0] == "table")
+    return {r[0]: r[1:] for r in rows}
+
+
+def _ner_counts(tmp_path: Path) -> tuple[list[dict], list[str]]:
+    runs, files = [], []
+    for lang, system in (("sw", "direct"), ("sw", "teacher_student"), ("en", "direct")):
+        for seed in (1, 2):
+            gold = RNG.integers(0, 3, 30)
+            predicted = RNG.integers(0, 3, 30)
+            correct = np.minimum(gold, predicted) * (RNG.random(30) < 0.6)
+            f = tmp_path / "ner" / f"{lang}-{system}-{seed}.parquet"
+            io.write_parquet(f, {"sentence": list(range(30)), "correct": correct.tolist(),
+                                 "predicted": predicted.tolist(), "gold_entities": gold.tolist()})
+            runs.append({"language": lang, "system": system, "seed": seed})
+            files.append(str(f))
+    return runs, files
+
+
+def test_context_is_built_once_and_every_section_renders_from_it(tmp_path, monkeypatch):
+    df = _rows()
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return build_context(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_context", counted)
+    ner_runs, ner_files = _ner_counts(tmp_path)
+    settings = _settings(df, systems=list(LEVEL), ner_systems=["direct", "teacher_student"], ner_languages=["sw"],
+                         ner_resamples=50)
+    out = tmp_path / "report"
+    result = build.build_report(settings=settings, metric_files=_write_metrics(df, tmp_path / "m.parquet"),
+                                training_runs=[], training_dirs=[], ner_runs=ner_runs, ner_files=ner_files,
+                                out_html=str(out / "report.html"), out_md=str(out / "report.md"),
+                                out_metrics=str(out / "metrics.parquet"), out_figures=str(out / "figures"),
+                                out_ner_metrics=str(out / "ner_metrics.parquet"))
+    assert len(calls) == 1
+    md = (out / "report.md").read_text()
+    for title in ("## Summary", "## Gap closed and language bias", "## Methods", "# Second task: cross-lingual NER",
+                  "# Both tasks side by side", "## NER en→sw", "t p (Holm)", "permutation p (Holm)",
+                  "95% bootstrap CI", "p (Holm)"):
+        assert title in md, title
+    for name in result["figures"]:  # linked relatively from the Markdown, embedded in the HTML
+        assert f"](figures/{name})" in md and (out / "figures" / name).stat().st_size > 1000
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+    # the NER summary cell of direct transfer: mean ± std over seeds of the per-seed corpus F1
+    counts = pd.read_parquet(out / "ner_metrics.parquet")
+    d = counts[(counts.language == "sw") & (counts.system == "direct")]
+    f1s = [prf(g[["correct", "predicted", "gold_entities"]].to_numpy())[2] for _, g in d.groupby("seed")]
+    row = next(line for line in md.splitlines() if line.startswith(f"| {registry.NER['direct'].label}"))
+    assert f"{100 * np.mean(f1s):.1f} ± {100 * np.std(f1s, ddof=1):.1f}" in row
+    # every section is a function of the context alone
+    ctx = build_context(settings, [str(tmp_path / "m.parquet")], [], [], tmp_path / "again", ner_runs, ner_files)
+    for section in build.SECTIONS:
+        assert list(inspect.signature(section).parameters) == ["ctx"], section.__name__
+        assert isinstance(section(ctx), Section)
+
+
+def test_the_headline_measure_is_the_configured_one(tmp_path):
+    # AP and nDCG@10 disagree on which student is best; the measure list's order must not matter
+    df = _levels({"random": {"AP": 0.1, "nDCG@10": 0.1}, "direct": {"AP": 0.2, "nDCG@10": 0.2},
+                  "sentence_kd": {"AP": 0.3, "nDCG@10": 0.6}, "optical": {"AP": 0.6, "nDCG@10": 0.3},
+                  "translate_test_oracle": {"AP": 0.8, "nDCG@10": 0.8}})
+    for headline, best, other in (("AP", "optical", "sentence_kd"), ("nDCG@10", "sentence_kd", "optical")):
+        ctx = _context(df, tmp_path / headline, measures=["AP", "nDCG@10"], headline=headline)
+        section = retrieval.summary(ctx)
+        assert section.blocks[0] == ("h2", f"Summary: {headline} per language pair")
+        rows = _summary_rows(section)
+        assert rows[ctx.label(best)][0].startswith("**") and "**" not in rows[ctx.label(other)][0]
+        assert retrieval.gap_closed_and_bias(ctx).blocks[0] == ("h2", f"Gap closed and language bias ({headline})")
+    with pytest.raises(ValueError, match="headline"):
+        _context(df, tmp_path / "bad", measures=["AP"], headline="nDCG@10")
+
+
+def test_references_are_never_marked_best(tmp_path):
+    # the candidate order is best here: under first_stage bm25_translated it saw translated queries
+    df = _levels({"random": {"nDCG@10": 0.9}, "bm25": {"nDCG@10": 0.85}, "direct": {"nDCG@10": 0.2},
+                  "optical": {"nDCG@10": 0.5}, "translate_test_oracle": {"nDCG@10": 0.95}})
+    ctx = _context(df, tmp_path / "bm25", first_stage="bm25_translated")
+    rows = _summary_rows(retrieval.summary(ctx))
+    assert ctx.label("random") == registry.retrieval_systems("bm25_translated")["random"].label
+    bold = {label for label, cells in rows.items() if any("**" in c for c in cells)}
+    assert bold == {registry.RETRIEVAL["optical"].label}
+    for system in ("random", "bm25", "translate_test_oracle"):
+        assert ctx.is_reference(system)
+    # with sampled candidates the candidate order is no reference: it may be best
+    rows = _summary_rows(retrieval.summary(_context(df, tmp_path / "sampled")))
+    assert rows[registry.RETRIEVAL["random"].label][0].startswith("**")
+
+
+def test_run_keys_come_from_the_workflow_not_from_paths(tmp_path):
+    # a model directory whose path names another run: the run key decides
+    d = tmp_path / "models" / "sentence_kd" / "tl" / "main" / "seed7"
+    d.mkdir(parents=True)
+    curve = [{"step": 0, "objective": 2.0, "translation_p1": 0.1}, {"step": 10, "objective": 1.0,
+                                                                    "translation_p1": 0.5}]
+    (d / "training.json").write_text(json.dumps({"train_pairs": 100, "heldout_curve": curve}))
+    main = tmp_path / "elsewhere"
+    main.mkdir()
+    (main / "training.json").write_text(json.dumps({"train_pairs": 300, "heldout_curve": curve}))
+    runs = [{"language": "sw", "system": "optical", "variant": "bitext100", "seed": 1},
+            {"language": "sw", "system": "optical", "variant": "main", "seed": 1}]
+    pairs, curves = read_training(runs, [str(d), str(main)])
+    assert pairs == {("sw", "optical", "bitext100", 1): 100, ("sw", "optical", "main", 1): 300}
+    assert list(curves) == [("sw", "optical", 1)]  # only main runs have curves in the report
+    df = load_metrics(_write_metrics(_rows(), tmp_path / "m.parquet"), pairs)
+    assert df[(df.variant == "bitext100")].train_pairs.tolist() == [100]
+    assert set(df[(df.language == "sw") & (df.system == "optical") & (df.variant == "main") & (df.seed == 1)]
+               .train_pairs) == {300}
+    ner_runs, ner_files = _ner_counts(tmp_path)
+    counts = load_ner(ner_runs, ner_files)
+    assert set(map(tuple, counts[["language", "system", "seed"]].drop_duplicates().to_numpy())) == {
+        (r["language"], r["system"], r["seed"]) for r in ner_runs}
+    with pytest.raises(ValueError, match="align"):
+        read_training(runs, [str(d)])
+
+
+def test_heldout_curves_take_the_new_format_and_tolerate_the_old(tmp_path):
+    new = lambda start, p1: [{"step": s, "objective": start * (1 - s / 40), "translation_p1": p1 + s / 100}
+                             for s in (0, 10, 20)]
+    old = [{"step": s, "ot": 0.6 - s / 100, "sentence": 0.1, "objective": 0.6 - s / 100} for s in (0, 10, 20)]
+    curves = {("sw", "optical", 1): new(0.6, 0.1), ("sw", "optical", 2): new(0.8, 0.3),
+              ("sw", "sentence_kd", 1): new(0.02, 0.2), ("sw", "token_kd_fixed", 1): old,
+              ("sw", "optical_sentence", 1): [{"step": 0, "ot": 0.5}]}  # neither key: left out
+    t = heldout_table(curves).set_index(["language", "system", "step"])
+    assert t.loc[("sw", "optical", 0), "relative_objective"] == pytest.approx(1.0)
+    # relative to each seed's own start, then the mean over seeds; P@1 is averaged as it is
+    assert t.loc[("sw", "optical", 20), "relative_objective"] == pytest.approx(0.5)
+    assert t.loc[("sw", "optical", 20), "translation_p1"] == pytest.approx(0.4)
+    assert t.loc[("sw", "sentence_kd", 10), "relative_objective"] == pytest.approx(0.75)  # scale-free
+    assert t.loc[("sw", "token_kd_fixed", 10), "relative_objective"] == pytest.approx(0.5 / 0.6)
+    assert np.isnan(t.loc[("sw", "token_kd_fixed", 10), "translation_p1"])
+    assert "optical_sentence" not in set(t.index.get_level_values("system"))
+    plot_heldout_curves(t.reset_index(), str, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    assert heldout_table({}).empty
+
+
+# --- the package's shape ------------------------------------------------------------------------
+
+def _functions():
+    for path in sorted(REPORT_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield path.name, node
+
+
+def test_every_report_module_imports_at_top_level_only():
+    for name, fn in _functions():
+        nested = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert not nested, f"{name}: {fn.name} imports inside a function"
+    for module in pkgutil.iter_modules([str(REPORT_DIR)]):
+        importlib.import_module(f"optical.report.{module.name}")
+
+
+def test_no_report_function_is_over_60_lines():
+    for name, fn in _functions():
+        assert fn.end_lineno - fn.lineno + 1 <= 60, f"{name}: {fn.name}"

@@ -2,13 +2,13 @@ from optical.workflow import setup_logging
 
 setup_logging(snakemake.log[0])
 
-from optical.report import build_report
+from optical.report.build import build_report
+from optical.report.context import Settings
 
-p = snakemake.params
-build_report(metric_files=list(snakemake.input.metrics), training_dirs=list(snakemake.input.training),
-             out_html=snakemake.output.html, out_md=snakemake.output.md, out_metrics=snakemake.output.metrics,
-             systems=p.systems, languages=p.languages, measures=p.measures, threshold=p.threshold,
-             alpha=p.alpha, baseline=p.baseline, pairs=p.pairs,
-             first_stage=p.first_stage,
-             ner={"files": list(snakemake.input.ner), "systems": p.ner_systems, "languages": p.ner_languages,
-                  "resamples": p.ner_resamples, "out_metrics": snakemake.output.ner_metrics})
+inp, out, p = snakemake.input, snakemake.output, snakemake.params
+settings = Settings(systems=p.systems, languages=p.languages, measures=p.measures, headline=p.headline,
+                    threshold=p.threshold, alpha=p.alpha, pairs=p.pairs, first_stage=p.first_stage,
+                    ner_systems=p.ner_systems, ner_languages=p.ner_languages, ner_resamples=p.ner_resamples)
+build_report(settings=settings, metric_files=list(inp.metrics), training_runs=p.training_runs,
+             training_dirs=list(inp.training), ner_runs=p.ner_runs, ner_files=list(inp.ner), out_html=out.html,
+             out_md=out.md, out_metrics=out.metrics, out_figures=out.figures, out_ner_metrics=out.ner_metrics)
