@@ -1,4 +1,4 @@
-"""Speed targets of the default pipeline, measured (not asserted; see the README for numbers).
+"""Speed targets of the default pipeline, measured (not asserted; the numbers are in docs/costs.md).
 
     python benchmarks/pipeline.py [--workdir DIR] [--skip-cold] [--stages-only]
 

@@ -3,7 +3,7 @@ the local SLURM cluster with ``--profile profiles/slurm``, plus each no-op rerun
 
     sudo bash scripts/slurm-local.sh up && python benchmarks/slurm.py; bash scripts/slurm-local.sh down
 
-Numbers go to the README ("Running on a SLURM cluster"); nothing is asserted here.
+Numbers go to docs/slurm.md; nothing is asserted here.
 """
 
 from __future__ import annotations

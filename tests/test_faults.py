@@ -5,7 +5,7 @@ step from the teacher on is forced to run again and must give byte-identical met
 (determinism); in the other, the OPTICAL job is forced to rerun and SIGKILLed after it saved its
 first resumable state (it and what follows it deleted first), the rerun resumes from that state, and everything matches the clean run
 bitwise. (The WordPiece trainer of `tokenizers` is not deterministic across processes, so the
-encoder's vocabulary is shared through the copy; README "Failure modes".)
+encoder's vocabulary is shared through the copy; docs/failure-modes.md.)
 """
 
 import os

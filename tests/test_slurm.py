@@ -54,7 +54,7 @@ def slurm_cluster():
 def test_tiny_pipeline_through_slurm_equals_the_local_run(slurm_cluster, tiny_clean_run, tmp_path):
     # A copy of the local run with everything from the teacher on forced to run again, now through
     # SLURM. The encoder is shared because the WordPiece trainer is not deterministic across
-    # processes (README "Failure modes"); every later stage must reproduce the local numbers.
+    # processes (docs/failure-modes.md); every later stage must reproduce the local numbers.
     work = clone_run(tiny_clean_run, tmp_path / "slurm")
     for f in (work / "logs").rglob("*.log"):
         f.unlink()

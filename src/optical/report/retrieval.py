@@ -228,7 +228,7 @@ def methods(ctx: ReportContext) -> Section:
     out.p("All students start from their seed's teacher and train only the document encoder; queries are always "
           "encoded by the frozen English teacher. Bitext methods share one budget (`distill.steps` × "
           "`distill.batch_size`) and one held-out split. Assumptions where the paper is silent are listed with "
-          "their config keys in the README.")
+          "their config keys in docs/assumptions.md.")
     return out
 
 
