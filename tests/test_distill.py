@@ -14,7 +14,8 @@ from optical.train import distill as distill_mod
 from optical.train import teacher as teacher_mod
 from optical import registry
 from optical.train import objectives
-from optical.train.distill import distill, split_bitext, translation_p_at_1
+from optical.data.bitext import split_bitext
+from optical.train.distill import distill, translation_p_at_1
 
 ENC = {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64, "max_position_embeddings": 48}
 EN = "the dog runs home fast . a cat sleeps on the warm mat . big red house near old tree".split(" . ")

@@ -10,7 +10,8 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 
 from optical.ner import data as ner_data, evaluate as ner_eval, model as ner_model, scores as ner_scores, train as ner_train
 from optical.errors import InputError
-from optical.ner.world import LABELS, NerSpec, NerWorld, write_ner_world
+from optical.ner.data import LABELS
+from optical.ner.world import NerSpec, NerWorld, write_ner_world
 from optical.evaluate.stats import paired_bootstrap_f1
 from optical.data.synthetic import World, WorldSpec
 

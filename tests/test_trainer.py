@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from optical import registry
 from optical.train import trainer
-from trainer_cases import KILL_AT, ROOT, TRAINING, build_fixtures, run_case
+from trainer_cases import ROOT, TRAINING, build_fixtures, run_case
 
 TRAINERS = ["pretrain", "teacher", "translate_train", *registry.names(registry.BITEXT), "ner_teacher",
             "ner_teacher_student", "ner_ot_aligned"]

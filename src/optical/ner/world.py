@@ -30,7 +30,6 @@ import numpy as np
 
 from optical import io
 from optical.data.synthetic import PIVOT, World, WorldSpec, _make_forms, _rng
-from optical.ner.data import LABELS
 
 TYPES = ("PER", "ORG", "LOC")
 SPLITS = ("train", "dev", "test")

@@ -13,51 +13,20 @@ from __future__ import annotations
 import functools
 import logging
 
-import numpy as np
 import torch
 
-from optical import io, models, registry
-from optical.data.bitext import validate_bitext
-from optical.errors import InputError
+from optical import models, registry
+from optical.data.bitext import read_split
 from optical.train import objectives
 from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, finish
 
 log = logging.getLogger(__name__)
-
-SPLIT_SEED = 0  # the held-out split is the same for every seed, method and subset
-
 
 def objective_of(method: str):
     """The objective function of a registered bitext method."""
     if method not in registry.names(registry.BITEXT):
         raise ValueError(f"unknown distillation method {method!r}; choose from {registry.names(registry.BITEXT)}")
     return getattr(objectives, method)
-
-
-def split_bitext(n_pairs: int, heldout_pairs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed held-out / training split. Training subsets are prefixes of the training order, so a
-    smaller subset is always contained in a larger one (nested data-efficiency curve)."""
-    perm = np.random.default_rng(SPLIT_SEED).permutation(n_pairs)
-    n_held = min(heldout_pairs, n_pairs // 5)
-    return perm[:n_held], perm[n_held:]
-
-
-def read_split(bitext_path: str, heldout_pairs: int, train_pairs: int | None):
-    """(English sides, foreign sides, held-out indices, training indices) of a bitext file;
-    ``train_pairs`` keeps a prefix of the training split (data efficiency)."""
-    table = io.read_parquet(bitext_path, ["src", "tgt"])
-    en, xx = table.column("src").to_pylist(), table.column("tgt").to_pylist()
-    validate_bitext(bitext_path, en, xx)
-    held, train = split_bitext(len(en), heldout_pairs)
-    if train_pairs is not None:
-        if train_pairs > len(train):
-            raise InputError(bitext_path, f"{len(train)} training pairs after holding out {len(held)}, but a "
-                             f"subset of {train_pairs} was asked for",
-                             "lower data_efficiency.bitext_pairs or raise languages.<lang>.bitext_pairs")
-        train = train[:train_pairs]
-    if len(train) == 0:
-        raise InputError(bitext_path, "no training pairs left after the held-out split", "supply more bitext")
-    return en, xx, held, train
 
 
 def pair_vectors(student, teacher, tok, en: list[str], xx: list[str], max_length: int, dev):
