@@ -65,6 +65,7 @@ def step_ms(method: str = "optical", steps: int = 20) -> float:
 
     from optical import models
     from optical.train.distill import objective_of
+    from optical.train.objectives import PairBatch
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     torch.set_num_threads(2)
@@ -81,12 +82,13 @@ def step_ms(method: str = "optical", steps: int = 20) -> float:
     att = torch.ones_like(ids)
     mask = torch.ones(32, 64, dtype=torch.bool)
     mask[:, 0] = mask[:, -1] = False
+    links = torch.eye(64, dtype=torch.bool).expand(32, 64, 64) & mask[:, :, None] & mask[:, None, :]  # token_kd_gold
     times = []
     for i in range(steps + 3):
         t = time.perf_counter()
         with torch.no_grad():
             tv = teacher(ids, att)
-        loss, _ = objective_of(method)(student(ids.flip(1), att), mask, tv, mask, cfg["distill"])
+        loss, _ = objective_of(method)(PairBatch(student(ids.flip(1), att), mask, tv, mask, links), cfg["distill"])
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -36,13 +36,16 @@ def teacher_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bitext(tmp_path_factory):
     rng = np.random.default_rng(0)
-    src, tgt = [], []
-    for _ in range(120):  # sentences built from aligned phrase pairs
+    src, tgt, src_origin, tgt_origin = [], [], [], []
+    for _ in range(120):  # sentences built from aligned phrase pairs, word for word
         k = rng.choice(len(EN), 2)
         src.append(" ".join(EN[i] for i in k))
         tgt.append(" ".join(XX[i] for i in k))
+        n = len(src[-1].split())
+        src_origin.append(list(range(n)))
+        tgt_origin.append(list(range(n)))
     path = tmp_path_factory.mktemp("bitext") / "bitext.parquet"
-    pq.write_table(pa.table({"src": src, "tgt": tgt}), path)
+    pq.write_table(pa.table({"src": src, "tgt": tgt, "src_origin": src_origin, "tgt_origin": tgt_origin}), path)
     return path
 
 
@@ -75,6 +78,29 @@ def test_every_bitext_method_of_the_registry_has_its_objective():
         assert callable(getattr(objectives, method)), method
     with pytest.raises(ValueError, match="unknown distillation method 'direct'"):
         distill_mod.objective_of("direct")
+
+
+def test_alignment_links_join_the_sub_words_of_aligned_words(teacher_dir):
+    tok = models.load_tokenizer(teacher_dir)
+    en, xx = "the dog runs home", "homu dobo ka runa"   # xx word k expresses en word origin[k]
+    pairs = distill_mod.Pairs([en], [xx], ([[0, 1, 2, 3]], [[3, 1, 0, -1]]))  # runa: a function word here
+    s = models.encode_batch(tok, pairs.xx, 16, "cpu", word_ids=True)
+    t = models.encode_batch(tok, pairs.en, 16, "cpu", word_ids=True)
+    links = distill_mod.alignment_links(s["word_ids"], t["word_ids"], *pairs.origins)[0]
+    for i, w in enumerate(s["word_ids"][0]):
+        linked_words = {t["word_ids"][0][j] for j in links[i].nonzero().flatten().tolist()}
+        expected = {None: set(), 0: {3}, 1: {1}, 2: {0}, 3: set()}[w]
+        assert linked_words == expected, (i, w)
+
+
+def test_gold_plan_puts_mass_only_on_true_alignments():
+    from optical.transport import gold_plan
+    links = torch.tensor([[[1, 0, 0], [0, 1, 1], [0, 0, 0]]], dtype=torch.bool)
+    a = torch.tensor([[0.5, 0.3, 0.2]], dtype=torch.float64)
+    plan = gold_plan(links, a)
+    assert torch.equal(plan > 0, links)
+    torch.testing.assert_close(plan[0].sum(-1), torch.tensor([0.5, 0.3, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(plan[0, 1], torch.tensor([0.0, 0.15, 0.15], dtype=torch.float64))
 
 
 def test_translation_p_at_1_counts_queries_whose_best_document_is_their_translation():

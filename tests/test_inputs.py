@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from optical import io
-from optical.data.bitext import prepare_bitext, validate_bitext
+from optical.data.bitext import prepare_bitext, read_alignment, validate_bitext
 from optical.data.candidates import make_candidates
 from optical.errors import InputError
 from optical.data.msmarco import export_triples
@@ -73,6 +73,12 @@ CASES = [
      "missing column(s) ['tgt']"),
     ("more bitext asked than exists", lambda t: _bitext_case(t, ["a", "b"], ["x", "y"], pairs=5), "bt.parquet",
      "has 2 pairs but 5 were asked"),
+    ("word alignment that does not match the words", lambda t: prepare_bitext(
+        _parquet(t / "bt.parquet", src=["a b ."], tgt=["x ."], src_origin=[[0, 2]], tgt_origin=[[0, 1]]),
+        str(t / "out.parquet"), 1, 0), "bt.parquet", "row 0: src_origin has 2 entries for 3 words"),
+    ("gold alignment asked of bitext without one", lambda t: read_alignment(_parquet(t / "bt.parquet", src=["a"],
+                                                                                      tgt=["x"])),
+     "bt.parquet", "has no word alignment"),
     ("truncated Parquet", _truncated, "bt.parquet", "unreadable or truncated Parquet"),
     ("missing bitext file", lambda t: prepare_bitext(str(t / "bt.parquet"), str(t / "out.parquet"), 1, 0),
      "bt.parquet", "file does not exist"),
@@ -102,6 +108,16 @@ def test_corrupt_input_is_named(tmp_path, case, make, file, message):
     assert file in str(err.value) and message in str(err.value), str(err.value)
     assert "fix:" in str(err.value)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(("out", ".out"))]
+
+
+def test_the_bitext_sample_keeps_the_word_alignment(tmp_path):
+    src = [f"a{i} b{i} ." for i in range(6)]
+    tgt = [f"x{i} ." for i in range(6)]
+    prepare_bitext(_parquet(tmp_path / "bt.parquet", src=src, tgt=tgt, src_origin=[[0, 1, 2]] * 6,
+                            tgt_origin=[[1, 2]] * 6), str(tmp_path / "out.parquet"), 4, 0)
+    out = io.read_parquet(tmp_path / "out.parquet")
+    assert out.column_names == ["src", "tgt", "src_origin", "tgt_origin"] and out.num_rows == 4
+    assert read_alignment(tmp_path / "out.parquet") == ([[0, 1, 2]] * 4, [[1, 2]] * 4)
 
 
 def test_mismatched_bitext_sides():

@@ -100,6 +100,9 @@ def _check_paper(config: dict) -> None:
                                   "bm25_translated (BM25 cannot match English queries to foreign text)",
                                   "a translated query file, or candidates.first_stage: sampled")
     for system in config["systems"]:
+        if "gold_alignment" in registry.RETRIEVAL[system].needs:
+            raise ConfigError("systems", f"'{system}' needs the true word alignment, which only the synthetic "
+                              "world has", f"remove '{system}' in the paper setting")
         for key in registry.RETRIEVAL[system].needs:
             if key != "bitext" and not any(spec.get(key) for spec in languages.values()):
                 raise ConfigError("systems", f"'{system}' needs languages.<code>.{key} for at least one language",

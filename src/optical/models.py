@@ -158,13 +158,17 @@ def teacher_and_student(teacher_dir: str | Path, device="cpu"):
     return teacher, student, tok
 
 
-def encode_batch(tokenizer, texts: list[str], max_length: int, device) -> dict:
-    """Tokenize; ``content`` marks real tokens (not [CLS]/[SEP]/[PAD]), the ones MaxSim and OT use."""
+def encode_batch(tokenizer, texts: list[str], max_length: int, device, word_ids: bool = False) -> dict:
+    """Tokenize; ``content`` marks real tokens (not [CLS]/[SEP]/[PAD]), the ones MaxSim and OT use.
+    With ``word_ids``, also each token's word index per text (None for special tokens)."""
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_length,
                     return_tensors="pt", return_special_tokens_mask=True)
     content = enc["attention_mask"].bool() & ~enc["special_tokens_mask"].bool()
-    return {"input_ids": enc["input_ids"].to(device), "attention_mask": enc["attention_mask"].to(device),
-            "content": content.to(device)}
+    out = {"input_ids": enc["input_ids"].to(device), "attention_mask": enc["attention_mask"].to(device),
+           "content": content.to(device)}
+    if word_ids:
+        out["word_ids"] = [enc.word_ids(b) for b in range(len(texts))]
+    return out
 
 
 def maxsim(q: torch.Tensor, q_mask: torch.Tensor, d: torch.Tensor, d_mask: torch.Tensor) -> torch.Tensor:

@@ -80,6 +80,10 @@ _RETRIEVAL = [
     System("token_kd_attention", "Token KD, attention alignment", "student document encoder; ⟨P, C⟩ with P "
            "each student token's softmax of −C/ε over the teacher tokens (ε = `distill.ot.reg`): a soft "
            "alignment without the transport constraint.", BITEXT, "bitext", needs=("bitext",), own_keys=("ot",)),
+    System("token_kd_gold", "Token KD, gold alignment (synthetic only)", "student document encoder; ⟨P, C⟩ with "
+           "P the generator's true word alignment mapped to sub-words (each student token's mass spread over "
+           "the teacher tokens of its translation): an upper bound on alignment quality.", BITEXT,
+           "bitext + the world's word alignment", needs=("bitext", "gold_alignment")),
     System("translate_train", "Translate-train", "student document encoder trained with the teacher's ranking "
            "loss on English queries and translated passages (`translate_train`).", TRANSLATED,
            "translated MS MARCO triples (mMARCO-style)", needs=("translate_train",)),

@@ -68,6 +68,11 @@ def fixed_plan(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, alignment: 
     return plan
 
 
+def valid_pairs(student_mask: torch.Tensor, teacher_mask: torch.Tensor) -> torch.Tensor:
+    """(B,) pairs with at least one content token on both sides: the pairs every loss averages over."""
+    return student_mask.any(dim=1) & teacher_mask.any(dim=1)
+
+
 def token_distill_loss(student: torch.Tensor, student_mask: torch.Tensor, teacher: torch.Tensor,
                        teacher_mask: torch.Tensor, plan_fn):
     """Mean over valid pairs of <P, C>_F with P = ``plan_fn(cost, a, b)`` (computed without gradient).
@@ -77,7 +82,7 @@ def token_distill_loss(student: torch.Tensor, student_mask: torch.Tensor, teache
     pair is valid when both sides have at least one content token; a batch with none (or a
     non-finite plan) returns (None, 0) so the caller skips it instead of training on NaN.
     """
-    valid = student_mask.any(dim=1) & teacher_mask.any(dim=1)
+    valid = valid_pairs(student_mask, teacher_mask)
     n = int(valid.sum())
     if n == 0:
         return None, 0
@@ -118,6 +123,21 @@ def attention_distill_loss(student, student_mask, teacher, teacher_mask, reg: fl
                               lambda c, a, b: attention_plan(c, a, b, reg))
 
 
+def gold_plan(links: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """The true word alignment as a plan: each student token sends its mass ``a_i`` evenly to the
+    teacher tokens it is linked to (``links``: (B, Ls, Lt) bool); an unlinked token (a function word
+    with no counterpart) sends nothing."""
+    links = links.to(a.dtype)
+    return links / links.sum(-1, keepdim=True).clamp_min(1.0) * a[:, :, None]
+
+
+def gold_distill_loss(student, student_mask, teacher, teacher_mask, links: torch.Tensor):
+    """<P, C> with P from :func:`gold_plan`: an upper bound on what a better alignment could give."""
+    valid = valid_pairs(student_mask, teacher_mask)
+    return token_distill_loss(student, student_mask, teacher, teacher_mask,
+                              lambda c, a, b: gold_plan(links[valid].to(c.device), a))
+
+
 def pooled(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of the content-token vectors: (B, L, D) -> (B, D); zero for a row without content."""
     m = mask.to(vectors.dtype)[:, :, None]
@@ -128,7 +148,7 @@ def sentence_distill_loss(student, student_mask, teacher, teacher_mask):
     """Sentence-level KD (Reimers & Gurevych 2020): squared L2 distance between the student's
     pooled vector of the foreign sentence and the teacher's pooled vector of its English side,
     averaged over valid pairs. Returns (loss or None, number of valid pairs)."""
-    valid = student_mask.any(dim=1) & teacher_mask.any(dim=1)
+    valid = valid_pairs(student_mask, teacher_mask)
     n = int(valid.sum())
     if n == 0:
         return None, 0

@@ -119,15 +119,22 @@ class Lexicon:
 
     def realize(self, items: list, rng) -> str:
         """Turn a sequence of concept ids (int) and anchors (str) into a sentence of this language."""
+        return " ".join(self.realize_aligned(items, rng)[0])
+
+    def realize_aligned(self, items: list, rng) -> tuple[list[str], list[int]]:
+        """The words of :meth:`realize` and, per word, the position in ``items`` it expresses (-1: a
+        function word). Two languages' words with the same position are translations: the
+        generator's word alignment."""
         s = self.spec
-        items = list(items)
+        order = list(range(len(items)))
         if s.reorder_prob > 0 and s.reorder_window > 1:
             w = s.reorder_window
-            for i in range(0, len(items), w):
+            for i in range(0, len(order), w):
                 if rng.random() < s.reorder_prob:
-                    items[i:i + w] = items[i:i + w][::-1]
-        words = []
-        for it in items:
+                    order[i:i + w] = order[i:i + w][::-1]
+        words, origins = [], []
+        for pos in order:
+            it = items[pos]
             if isinstance(it, str):
                 words.append(it)
             else:
@@ -135,9 +142,11 @@ class Lexicon:
                 if s.morph_prob > 0 and rng.random() < s.morph_prob:
                     form += self.suffixes[rng.integers(len(self.suffixes))]
                 words.append(form)
+            origins.append(pos)
             if rng.random() < s.function_word_prob:
                 words.append(self.function_words[rng.integers(len(self.function_words))])
-        return " ".join(words)
+                origins.append(-1)
+        return words, origins
 
 
 @dataclass
@@ -233,6 +242,12 @@ class World:
         lex = self.lexicons[lang]
         return " . ".join(lex.realize(s, rng) for s in sentences) + " ."
 
+    def aligned_sentence(self, lang: str, items: list, rng) -> tuple[str, list[int]]:
+        """One sentence as :meth:`text` writes it, with each word's origin (realize_aligned); the
+        final full stop is aligned to the other language's (origin ``len(items)``)."""
+        words, origins = self.lexicons[lang].realize_aligned(items, rng)
+        return " ".join(words + ["."]), origins + [len(items)]
+
     def any_subject(self, rng) -> Subject:
         pool = len(self.subjects) + len(self.msmarco_subjects)
         i = int(rng.integers(pool))
@@ -319,12 +334,14 @@ def _write_language(world: World, code: str, ls: LanguageSpec, qids: list[str], 
     io.write_lines(d / f"en2{code}.rel", rel)
 
     r = _rng(spec.seed, "bitext", code)
-    en_side, xx_side = [], []
+    sides = {"src": [], "tgt": [], "src_origin": [], "tgt_origin": []}
     for _ in range(ls.bitext_pairs):
         s = world.sentence(world.any_subject(r), r, with_name=r.random() < 0.3)
-        en_side.append(world.text(PIVOT, [s], r))
-        xx_side.append(world.text(code, [s], r))
-    io.write_parquet(out / "bitext" / f"en-{code}.parquet", {"src": en_side, "tgt": xx_side})
+        for side, lang in (("src", PIVOT), ("tgt", code)):
+            text, origins = world.aligned_sentence(lang, s, r)
+            sides[side].append(text)
+            sides[f"{side}_origin"].append(origins)
+    io.write_parquet(out / "bitext" / f"en-{code}.parquet", sides)
     return {"documents": len(docs), "queries": len(docids), "qrels": len(rel), "bitext_pairs": ls.bitext_pairs}
 
 
