@@ -35,6 +35,12 @@ def check_config(config: dict) -> None:
     _check_data_efficiency(config)
     _check_ablation(config)
     _check_headline_measure(config)
+    _check_candidates_and_nmt(config)
+
+
+def candidate_lists(config: dict) -> list[str]:
+    """Every candidate list, the headline one first."""
+    return [config["candidates"]["first_stage"]] + list(config["candidates"]["other_lists"])
 
 
 def available(config: dict, system: str, lang: str) -> bool:
@@ -93,12 +99,12 @@ def _check_tiny_encoder(config: dict) -> None:
 def _check_paper(config: dict) -> None:
     """data.source wikiclir: the per-language data that the first stage and the systems read."""
     languages = config["languages"]
-    if config["candidates"]["first_stage"] == "bm25_translated":
+    if "bm25_translated" in candidate_lists(config):
         for code, spec in languages.items():
             if not spec.get("query_translations"):
-                raise ConfigError(f"languages.{code}.query_translations", "is required by candidates.first_stage "
+                raise ConfigError(f"languages.{code}.query_translations", "is required by the candidate list "
                                   "bm25_translated (BM25 cannot match English queries to foreign text)",
-                                  "a translated query file, or candidates.first_stage: sampled")
+                                  "a translated query file, or the sampled / bm25_nmt lists")
     for system in config["systems"]:
         if "gold_alignment" in registry.RETRIEVAL[system].needs:
             raise ConfigError("systems", f"'{system}' needs the true word alignment, which only the synthetic "
@@ -224,3 +230,12 @@ def _of_kind(values: list, key: str, what: str, ok) -> None:
     if wrong:
         allowed = [n for n, s in registry.RETRIEVAL.items() if ok(s)]
         raise ConfigError(key, f"{wrong} are not {what}", ", ".join(allowed))
+
+
+def _check_candidates_and_nmt(config: dict) -> None:
+    c, nmt = config["candidates"], config["nmt"]
+    if c["first_stage"] in c["other_lists"]:
+        raise ConfigError("candidates.other_lists", f"'{c['first_stage']}' is candidates.first_stage already",
+                          "the other lists only")
+    if nmt["d_model"] % nmt["heads"]:
+        raise ConfigError("nmt.heads", f"{nmt['heads']} does not divide nmt.d_model={nmt['d_model']}")

@@ -19,9 +19,10 @@ from optical.errors import ConfigError
 UNTRAINED = "untrained"      # no target-language training (the candidate order, the zero-shot teacher)
 BITEXT = "bitext"            # a student document encoder distilled on bitext only
 TRANSLATED = "translated"    # a student document encoder trained on translated ranking data
+NMT = "nmt"                  # machine translation trained on the same bitext the students get
 REFERENCE = "reference"      # sees a gold translation: context or ceiling, never "best"
 TARGET_TEXT = "target_text"  # NER: a student trained on unlabelled target-language text
-KINDS = (UNTRAINED, BITEXT, TRANSLATED, REFERENCE, TARGET_TEXT)
+KINDS = (UNTRAINED, BITEXT, TRANSLATED, NMT, REFERENCE, TARGET_TEXT)
 
 # how a system's run is made
 CANDIDATES = "candidates"    # the shared candidate list, in its own order
@@ -38,7 +39,8 @@ class System:
     training_data: str                  # the report's methods table
     needs: tuple[str, ...] = ()         # per-language data (paper setting: languages.<code>.<need>)
     scorer: str = RERANK
-    documents: str = "original"         # rerank: "original" documents, or their gold "translations"
+    documents: str = "original"         # rerank: "original" documents, their gold "translations", or "nmt" ones
+    queries: str = "original"           # bm25: queries translated into the language, "gold" or "nmt"
     seeded: bool = True                 # one run per seed (it uses a seed's teacher); else one run, seed 0
     own_keys: tuple[str, ...] = ()      # bitext methods: the distill.* keys only this method reads
     uses_ot: bool = False               # bitext methods: reads distill.ot (can be in the OT ablation)
@@ -59,7 +61,7 @@ _RETRIEVAL = [
     System("bm25", "BM25 (translated queries)", "BM25 (bm25s, Lucene variant, config `bm25`) over the whole "
            "foreign collection with queries translated into the document language (gold in the synthetic "
            "world; a supplied translation file in the paper setting).", REFERENCE, "none",
-           needs=("query_translations",), scorer=BM25, seeded=False),
+           needs=("query_translations",), scorer=BM25, queries="gold", seeded=False),
     System("direct", "Direct transfer (zero-shot teacher)", "the English ColBERT teacher encodes English "
            "queries and foreign documents zero-shot (no target-language training).", UNTRAINED,
            "English MS MARCO triples"),
@@ -87,6 +89,13 @@ _RETRIEVAL = [
     System("translate_train", "Translate-train", "student document encoder trained with the teacher's ranking "
            "loss on English queries and translated passages (`translate_train`).", TRANSLATED,
            "translated MS MARCO triples (mMARCO-style)", needs=("translate_train",)),
+    System("nmt_translate_test", "NMT translate-test (NMT on the bitext)", "a Marian NMT model trained from "
+           "scratch on the same bitext the students get translates the documents into English; the English "
+           "teacher scores them (`nmt`).", NMT, "bitext", needs=("bitext",), documents="nmt"),
+    System("bm25_nmt", "BM25 (NMT-translated queries)", "BM25 (config `bm25`) over the foreign collection with "
+           "the English queries translated by a Marian NMT model trained on the same bitext (`nmt`): the "
+           "realistic counterpart of BM25 with gold-translated queries.", NMT, "bitext", needs=("bitext",),
+           scorer=BM25, queries="nmt"),
     System("translate_test_oracle", "Translate-test oracle (gold English docs)", "the teacher on gold English "
            "translations of the documents: English→English retrieval, the ceiling distillation tries to "
            "reach.", REFERENCE, "English MS MARCO triples", needs=("doc_translations",),
@@ -104,6 +113,10 @@ _FIRST_STAGE = {
                                description="nothing: the shared candidate list in its first-stage order, BM25 "
                                "top-depth with queries translated into the document language "
                                "(`candidates.first_stage: bm25_translated`).", kind=REFERENCE),
+    "bm25_nmt": replace(RETRIEVAL["random"], label="First stage (BM25, NMT-translated queries)",
+                        description="nothing: the candidate list in its first-stage order, BM25 top-depth with "
+                        "queries translated by the first-stage NMT model (seed 0) trained on the bitext.",
+                        kind=NMT),
 }
 
 NER = {s.name: s for s in [

@@ -69,9 +69,11 @@ class RunKey:
     seed: int
 
     @property
-    def run_file(self) -> str:
+    def run_file(self) -> str | None:
+        """The system's TREC run over the union of the candidate lists; None for the candidate-order
+        reference, whose run on each list is the list itself."""
         if registry.RETRIEVAL[self.system].scorer == registry.CANDIDATES:
-            return f"results/candidates/{self.language}.run"
+            return None
         return f"results/runs/{self.language}/{self.system}/{self.variant}/seed{self.seed}.run"
 
     @property

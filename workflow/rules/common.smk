@@ -26,6 +26,9 @@ SYSTEMS = list(config["systems"])
 SYSTEM = registry.RETRIEVAL
 BITEXT_METHODS = registry.names(registry.BITEXT)  # one distill_<method> rule each
 RERANKED = [s for s in SYSTEMS if SYSTEM[s].scorer == registry.RERANK]
+BM25_SYSTEMS = [s for s in SYSTEMS if SYSTEM[s].scorer == registry.BM25]
+# the candidate lists every system is evaluated on; the first is the headline list
+CANDIDATE_LISTS = [config["candidates"]["first_stage"]] + list(config["candidates"]["other_lists"])
 SYNTHETIC = config["data"]["source"] == "synthetic"
 WORLD = "results/world"
 WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
@@ -85,7 +88,11 @@ def get_rerank_inputs(w):
     """Which encoders and document texts a system uses (queries: always the English teacher)."""
     system = SYSTEM[w.system]
     teacher = f"results/models/teacher/seed{w.seed}"
-    docs = doc_translations(w.lang) if system.documents == "translations" else f"results/data/{w.lang}/docs.parquet"
+    docs = {
+        "original": f"results/data/{w.lang}/docs.parquet",
+        "translations": doc_translations(w.lang),
+        "nmt": nmt_translations(w.lang, w.seed, "documents"),
+    }[system.documents]
     return {
         "query_model": teacher,
         "doc_model": f"results/models/{w.system}/{w.lang}/{w.variant}/seed{w.seed}" if system.student else teacher,
@@ -95,12 +102,32 @@ def get_rerank_inputs(w):
     }
 
 
-def get_run_file(w):
-    return RunKey(w.lang, w.system, w.variant, int(w.seed)).run_file
+def get_evaluate_inputs(w):
+    """The system's run (none for the candidate-order reference: each list is its own run), every
+    candidate list and the qrels."""
+    inputs = {"lists": [f"results/candidates/{w.lang}/{name}.run" for name in CANDIDATE_LISTS],
+              "qrels": f"results/candidates/{w.lang}.qrels"}
+    run = RunKey(w.lang, w.system, w.variant, int(w.seed)).run_file
+    if run:
+        inputs["run"] = run
+    return inputs
+
+
+def get_bm25_queries(w):
+    """Queries translated into the language: gold (or supplied) translations, or the system seed's NMT."""
+    if SYSTEM[w.system].queries == "nmt":
+        return nmt_translations(w.lang, w.seed, "queries")
+    return query_translations(w.lang)
 
 
 def metric_files():
     return [k.metrics_file for k in RUN_KEYS]
+
+
+def benchmark_file(key):
+    """The Snakemake benchmark of a student's training job (wall time, memory)."""
+    stage = f"distill_{key.system}" if SYSTEM[key.system].kind == registry.BITEXT else key.system
+    return f"results/benchmarks/{stage}/{key.language}/{key.variant}/seed{key.seed}.tsv"
 
 
 def student_runs():
@@ -140,9 +167,40 @@ def doc_translations(lang):
 
 def get_candidate_inputs(w):
     inputs = {f: f"results/data/{w.lang}/{f}.parquet" for f in ("docs", "queries", "qrels")}
-    if config["candidates"]["first_stage"] == "bm25_translated":
+    if "bm25_translated" in CANDIDATE_LISTS:
         inputs["translated_queries"] = query_translations(w.lang)
+    if "bm25_nmt" in CANDIDATE_LISTS:
+        inputs["nmt_queries"] = nmt_translations(w.lang, FIRST_STAGE_SEED, "queries")
     return inputs
+
+
+# --- NMT baseline (trained on the same bitext as the students) ---------------------------------
+FIRST_STAGE_SEED = 0  # the bm25_nmt candidate list's NMT: one model, shared by every system and seed
+DIRECTIONS = {"documents": "xx-en", "queries": "en-xx"}
+
+
+def nmt_translations(lang, seed, kind):
+    """Documents translated into English or queries translated into ``lang`` by the seed's NMT model."""
+    return f"results/translations/{lang}/nmt_seed{seed}.{kind}"
+
+
+def nmt_runs():
+    """Every NMT model the systems and candidate lists need: {language, direction, seed}."""
+    runs = []
+    for lang in LANGS:
+        seeds = {"xx-en": set(), "en-xx": set()}
+        if "nmt_translate_test" in SYSTEMS and available(config, "nmt_translate_test", lang):
+            seeds["xx-en"].update(int(s) for s in SEEDS)
+        if "bm25_nmt" in SYSTEMS and available(config, "bm25_nmt", lang):
+            seeds["en-xx"].update(int(s) for s in SEEDS)
+        if "bm25_nmt" in CANDIDATE_LISTS:
+            seeds["en-xx"].add(FIRST_STAGE_SEED)
+        runs += [{"language": lang, "direction": d, "seed": s} for d in seeds for s in sorted(seeds[d])]
+    return runs
+
+
+def nmt_dir(run):
+    return f"results/models/nmt/{run['direction']}/{run['language']}/seed{run['seed']}"
 
 
 def get_triples_inputs(w):

@@ -113,17 +113,16 @@ rule candidates:
     input:
         unpack(get_candidate_inputs),
     output:
-        run="results/candidates/{lang}.run",
+        run="results/candidates/{lang}.run",  # the union of the lists: what systems re-rank
         qrels="results/candidates/{lang}.qrels",
+        lists=expand("results/candidates/{{lang}}/{name}.run", name=CANDIDATE_LISTS),
     params:
+        lists=CANDIDATE_LISTS,
         queries=config["candidates"]["queries"],
         depth=config["candidates"]["depth"],
-        first_stage=config["candidates"]["first_stage"],
-        # BM25 settings only where BM25 makes the candidates, so editing them reruns nothing else
-        bm25=config["bm25"] if config["candidates"]["first_stage"] == "bm25_translated" else None,
-        query_field=(
-            config["data"]["query_field"] if config["candidates"]["first_stage"] == "bm25_translated" else None
-        ),
+        # BM25 settings only where BM25 makes candidates, so editing them reruns nothing else
+        bm25=config["bm25"] if set(CANDIDATE_LISTS) - {"sampled"} else None,
+        query_field=config["data"]["query_field"] if "bm25_translated" in CANDIDATE_LISTS else None,
         seed=0,
         code=code("candidates"),
     log:

@@ -4,16 +4,19 @@
 rule bm25:
     input:
         docs="results/data/{lang}/docs.parquet",
-        queries=lambda w: query_translations(w.lang),
+        queries=get_bm25_queries,
         candidates="results/candidates/{lang}.run",
     output:
-        "results/runs/{lang}/bm25/main/seed0.run",
+        "results/runs/{lang}/{system}/main/seed{seed}.run",
     params:
         bm25=config["bm25"],
-        query_field=config["data"]["query_field"],
+        # NMT translations hold the configured query text already; gold files have every field
+        query_field=lambda w: "first_sent" if SYSTEM[w.system].queries == "nmt" else config["data"]["query_field"],
         code=code("bm25"),
+    wildcard_constraints:
+        system="|".join(BM25_SYSTEMS) or "none",
     log:
-        "logs/bm25/{lang}.log",
+        "logs/bm25/{lang}/{system}/seed{seed}.log",
     conda:
         "../../envs/optical.yaml"
     script:
@@ -46,11 +49,11 @@ rule rerank:
 
 rule evaluate:
     input:
-        run=get_run_file,
-        qrels="results/candidates/{lang}.qrels",
+        unpack(get_evaluate_inputs),
     output:
         "results/metrics/{lang}/{system}/{variant}/seed{seed}.parquet",
     params:
+        lists=CANDIDATE_LISTS,
         measures=config["evaluation"]["measures"],
         threshold=config["evaluation"]["relevance_threshold"],
         code=code("evaluate"),

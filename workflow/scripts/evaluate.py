@@ -5,13 +5,12 @@ setup_logging(snakemake.log[0])
 import logging
 
 from optical import io
-from optical.evaluate.metrics import evaluate_run
+from optical.evaluate.metrics import evaluate_lists
 
-w, p = snakemake.wildcards, snakemake.params
-rows = evaluate_run(snakemake.input.qrels, snakemake.input.run, p.measures, p.threshold)
+inp, w, p = snakemake.input, snakemake.wildcards, snakemake.params
+rows = evaluate_lists(inp.get("run"), dict(zip(p.lists, inp.lists)), inp.qrels, p.measures, p.threshold)
+key = {"language": w.lang, "system": w.system, "variant": w.variant, "seed": int(w.seed)}
 io.write_parquet(snakemake.output[0], {
-    "language": [w.lang] * len(rows), "system": [w.system] * len(rows),
-    "variant": [w.variant] * len(rows), "seed": [int(w.seed)] * len(rows),
-    "query_id": [r["query_id"] for r in rows], "measure": [r["measure"] for r in rows],
-    "value": [r["value"] for r in rows]})
-logging.info("%d per-query values", len(rows))
+    **{k: [v] * len(rows) for k, v in key.items()},
+    **{c: [r[c] for r in rows] for c in ("candidates", "query_id", "measure", "value")}})
+logging.info("%d per-query values on %s", len(rows), p.lists)

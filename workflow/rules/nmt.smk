@@ -1,0 +1,81 @@
+# The NMT baseline: Marian models trained from scratch on exactly the bitext the students get (the
+# same training split), per language, direction and seed. xx-en translates the documents into
+# English (nmt_translate_test); en-xx translates the queries into the language (bm25_nmt, and with
+# seed 0 the bm25_nmt candidate list).
+
+
+wildcard_constraints:
+    direction="xx-en|en-xx",
+
+
+rule nmt_train:
+    input:
+        bitext="results/data/{lang}/bitext.parquet",
+    output:
+        directory("results/models/nmt/{direction}/{lang}/seed{seed}"),
+    params:
+        cfg=config["nmt"],
+        heldout_pairs=config["distill"]["heldout_pairs"],  # the students' held-out split
+        state=get_state_dir("nmt"),
+        device=config["device"],
+        code=code("nmt_train"),
+    threads: 1
+    priority: 5
+    resources:
+        gpu=GPU,
+    log:
+        "logs/nmt_train/{direction}/{lang}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/nmt_train/{direction}/{lang}/seed{seed}.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/nmt_train.py"
+
+
+rule nmt_translate_documents:
+    input:
+        model="results/models/nmt/xx-en/{lang}/seed{seed}",
+        texts="results/data/{lang}/docs.parquet",
+    output:
+        nmt_translations("{lang}", "{seed}", "documents"),
+    params:
+        kind="documents",
+        cfg=config["nmt"],
+        device=config["device"],
+        code=code("nmt_translate"),
+    threads: 1
+    resources:
+        gpu=GPU,
+    log:
+        "logs/nmt_translate/{lang}/seed{seed}.documents.log",
+    benchmark:
+        "results/benchmarks/nmt_translate/{lang}/seed{seed}.documents.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/nmt_translate.py"
+
+
+rule nmt_translate_queries:
+    input:
+        model="results/models/nmt/en-xx/{lang}/seed{seed}",
+        texts="results/data/{lang}/queries.parquet",
+    output:
+        nmt_translations("{lang}", "{seed}", "queries"),
+    params:
+        kind="queries",
+        cfg=config["nmt"],
+        device=config["device"],
+        code=code("nmt_translate"),
+    threads: 1
+    resources:
+        gpu=GPU,
+    log:
+        "logs/nmt_translate/{lang}/seed{seed}.queries.log",
+    benchmark:
+        "results/benchmarks/nmt_translate/{lang}/seed{seed}.queries.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/nmt_translate.py"
