@@ -24,7 +24,8 @@ from optical.errors import ConfigError
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 SHIPPED = sorted((ROOT / "config").glob("*.yaml"))
 # every training section refers to the schema's one training block ($defs/training)
-TRAINING_SECTIONS = ["pretrain", "teacher", "distill", "translate_train", "ner.teacher", "ner.student", "ner.ot"]
+TRAINING_SECTIONS = ["pretrain", "teacher", "distill", "translate_train", "nmt", "ner.teacher", "ner.student",
+                     "ner.ot"]
 SYNTHETIC_PRETRAIN = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["pretrain"]
 
 _DELETE = object()
@@ -136,6 +137,13 @@ DEFAULT_CASES = [
     ("warm-up where no trainer reads it", {"teacher.warmup_steps": 10}, "teacher", "'warmup_steps' was unexpected"),
     ("teacher batch without an in-batch negative", {"teacher.batch_size": 1}, "teacher.batch_size",
      "1 is less than the minimum of 2"),
+    # NMT and candidate lists
+    ("NMT heads not dividing its width", {"nmt.heads": 3}, "nmt.heads", "does not divide nmt.d_model"),
+    ("NMT without a vocabulary size", {"nmt.vocab_size": _DELETE}, "nmt", "'vocab_size' is a required property"),
+    ("unknown candidate list", {"candidates.other_lists": ["bm42"]}, "candidates.other_lists.0",
+     "'bm42' is not one of"),
+    ("the headline list again as another list", {"candidates.other_lists": ["sampled"]}, "candidates.other_lists",
+     "is candidates.first_stage already"),
     # the headline measure
     ("no headline measure", {"evaluation.headline_measure": _DELETE}, "evaluation",
      "'headline_measure' is a required property"),
@@ -197,6 +205,10 @@ PAPER_CASES = [
     # cross-key checks (optical.config)
     ("BM25 first stage without translated queries", {"candidates.first_stage": "bm25_translated"},
      "languages.sw.query_translations", "bm25_translated"),
+    ("a gold-translated candidate list without translated queries", {"candidates.other_lists": ["bm25_translated"]},
+     "languages.sw.query_translations", "bm25_translated"),
+    ("the gold word alignment outside the synthetic world", {"systems": ["direct", "token_kd_gold"]}, "systems",
+     "only the synthetic world has"),
     ("translate-test without any translated documents", {"systems": ["direct", "translate_test_oracle"]},
      "systems", "doc_translations"),
     ("OT-aligned NER without a bitext language", {"ner.languages": ["yo", "mr"]}, "ner.systems",

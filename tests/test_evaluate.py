@@ -4,7 +4,7 @@ import pytest
 
 from optical import io
 from optical.errors import InputError
-from optical.evaluate.metrics import evaluate_run
+from optical.evaluate.metrics import evaluate_lists, evaluate_run
 
 MEASURES = ["AP", "nDCG@10", "RR@10", "R@100"]
 
@@ -50,6 +50,27 @@ def test_run_missing_a_test_query_is_an_error(tmp_path):
     q, r = _write(tmp_path, {"q1": {"d1": 1}, "q2": {"d2": 1}}, {"q1": {"d1": 1.0}})
     with pytest.raises(InputError, match=r"r\.run.*no results for 1 test queries.*q2"):
         evaluate_run(q, r, MEASURES, 1)
+
+
+def test_a_run_is_evaluated_on_each_candidate_list_restricted_to_its_documents(tmp_path):
+    qrels = {"q1": {"d1": 1}}
+    union = {"q1": {"d1": 1.0, "d2": 5.0, "d3": 3.0}}  # the system's scores over the union
+    q, r = _write(tmp_path, qrels, union)
+    io.write_trec_run(tmp_path / "a.run", {"q1": {"d1": 0.0, "d2": 1.0}}, "a")   # d1 ranks 2nd among these
+    io.write_trec_run(tmp_path / "b.run", {"q1": {"d1": 2.0, "d3": 1.0}}, "b")   # and 2nd here too
+    lists = {"a": str(tmp_path / "a.run"), "b": str(tmp_path / "b.run")}
+    rows = evaluate_lists(r, lists, q, ["RR@10"], 1)
+    assert {(x["candidates"], x["value"]) for x in rows} == {("a", 0.5), ("b", 0.5)}
+    # without a run, each list is evaluated in its own order (the candidate-order reference)
+    rows = evaluate_lists(None, lists, q, ["RR@10"], 1)
+    assert {(x["candidates"], x["value"]) for x in rows} == {("a", 0.5), ("b", 1.0)}
+
+
+def test_a_run_missing_a_listed_candidate_is_an_error(tmp_path):
+    q, r = _write(tmp_path, {"q1": {"d1": 1}}, {"q1": {"d1": 1.0}})
+    io.write_trec_run(tmp_path / "a.run", {"q1": {"d1": 0.0, "d9": 1.0}}, "a")
+    with pytest.raises(InputError, match=r"r\.run: query q1: no score for candidate 'd9'"):
+        evaluate_lists(r, {"a": str(tmp_path / "a.run")}, q, ["RR@10"], 1)
 
 
 def test_trec_run_roundtrip_orders_by_score(tmp_path):

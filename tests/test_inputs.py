@@ -39,7 +39,9 @@ def _candidates(tmp_path, depth):
     docs = _parquet(tmp_path / "docs.parquet", doc_id=["d1", "d2"], title=["", ""], text=["a", "b"])
     qs = _parquet(tmp_path / "q.parquet", query_id=["q1"], text=["hello"])
     qrels = _parquet(tmp_path / "qrels.parquet", query_id=["q1"], doc_id=["d1"], relevance=[2])
-    make_candidates(docs, qs, qrels, str(tmp_path / "out.parquet"), str(tmp_path / "out.qrels"), 5, depth, 0)
+    out = {"sampled": str(tmp_path / "out.run"), "union": str(tmp_path / "out.union"),
+           "qrels": str(tmp_path / "out.qrels")}
+    make_candidates(docs, qs, qrels, out, 5, depth, 0, ["sampled"])
 
 
 def _bm25(tmp_path, queries_tsv, run_lines, docs=("d1", "d2")):

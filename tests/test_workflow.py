@@ -18,11 +18,13 @@ def test_lint_is_clean():
 
 
 def test_default_dag_job_counts(tmp_path, default_config):
+    from optical import registry
     out = _snakemake("-n", "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config" / "config.yaml"),
                      "--directory", str(tmp_path), cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     counts = {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M)}
     cfg = default_config
+    systems = cfg["systems"]
     n_lang, n_seed = len(cfg["languages"]), len(cfg["seeds"])
     de, ab = cfg["data_efficiency"], cfg["ablation"]
     n_de = len(de["bitext_pairs"]) * len(de["seeds"])  # extra runs per language and curve system
@@ -30,16 +32,21 @@ def test_default_dag_job_counts(tmp_path, default_config):
     assert counts["make_world"] == counts["pretrain"] == counts["report"] == 1
     assert counts["teacher"] == n_seed
     assert counts["collection"] == counts["bitext"] == counts["candidates"] == n_lang
-    assert counts["translate_train_data"] == counts["bm25"] == n_lang
-    extra = {s: n_lang * n_de * (s in de["systems"]) + n_ab * (s in ab["systems"])
-             for s in ["optical", "sentence_kd", "token_kd_fixed", "optical_sentence"]}
+    assert counts["translate_train_data"] == n_lang
+    bitext = [s for s in systems if registry.RETRIEVAL[s].kind == registry.BITEXT]
+    extra = {s: n_lang * n_de * (s in de["systems"]) + n_ab * (s in ab["systems"]) for s in bitext}
     for method, n_extra in extra.items():
         assert counts[f"distill_{method}"] == n_lang * n_seed + n_extra, method
     assert counts["translate_train"] == n_lang * n_seed
-    reranked = [s for s in cfg["systems"] if s not in ("random", "bm25")]
+    # NMT: documents (xx-en) and queries (en-xx) per language and seed, and the first stage's (seed 0)
+    assert counts["nmt_train"] == n_lang * (2 * n_seed + 1)
+    assert counts["nmt_translate_documents"] == n_lang * n_seed
+    assert counts["nmt_translate_queries"] == n_lang * (n_seed + 1)
+    assert counts["bm25"] == n_lang * (1 + n_seed)  # gold-translated queries once, NMT queries per seed
+    reranked = [s for s in systems if registry.RETRIEVAL[s].scorer == registry.RERANK]
     n_runs = n_lang * n_seed * len(reranked) + sum(extra.values())
     assert counts["rerank"] == n_runs
-    assert counts["evaluate"] == n_runs + 2 * n_lang  # + random and bm25, one run each
+    assert counts["evaluate"] == n_runs + n_lang * (2 + n_seed)  # + random and BM25 once, BM25-NMT per seed
     ner = cfg["ner"]
     n_ner = len(ner["languages"])
     assert counts["ner_world"] == 1 and counts["ner_data"] == n_ner + 1  # + English

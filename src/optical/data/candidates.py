@@ -69,14 +69,14 @@ def sampled_list(docs: list[str], qrels: dict, chosen: list[str], depth: int, rn
 
 def bm25_list(docs_path: str, queries: dict[str, str], depth: int, k1: float, b: float) -> dict:
     """BM25 (bm25s, Lucene variant) top ``depth`` over the whole collection per translated query."""
-    from optical.evaluate.bm25 import build_index, read_doc_texts, tokenize
+    from optical.evaluate.bm25 import build_index, query_scores, read_doc_texts, tokenize
 
     texts = read_doc_texts(docs_path)
     doc_ids = list(texts)
     index = build_index(list(texts.values()), k1, b)
     run = {}
     for q, tokens in zip(queries, tokenize(list(queries.values()))):
-        scores = index.get_scores(tokens)
+        scores = query_scores(index, tokens, len(doc_ids))
         top = np.argsort(-scores, kind="stable")[:depth]
         run[q] = {doc_ids[i]: float(scores[i]) for i in top}
     return run

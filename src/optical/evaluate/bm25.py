@@ -61,6 +61,13 @@ def build_index(texts: list[str], k1: float, b: float):
     return index
 
 
+def query_scores(index, tokens: list[str], n_docs: int):
+    """BM25 scores of every indexed document for one tokenized query; all zero for a query without
+    tokens (bm25s cannot score an empty query; an NMT output can be empty)."""
+    import numpy as np
+    return index.get_scores(tokens) if tokens else np.zeros(n_docs)
+
+
 def bm25_rerank(doc_texts: dict[str, str], queries: dict[str, str], candidates_path: str, run_out: str,
                 k1: float, b: float, tag: str = "bm25") -> dict:
     candidates = io.read_trec_run(candidates_path)
@@ -71,7 +78,7 @@ def bm25_rerank(doc_texts: dict[str, str], queries: dict[str, str], candidates_p
     run: dict[str, dict[str, float]] = {}
     q_ids = sorted(candidates)
     for q, tokens in zip(q_ids, tokenize([queries[q] for q in q_ids])):
-        scores = index.get_scores(tokens)
+        scores = query_scores(index, tokens, len(doc_ids))
         run[q] = {d: float(scores[row[d]]) for d in candidates[q]}
     io.write_trec_run(run_out, run, tag)
     return {"queries": len(run), "documents_indexed": len(doc_ids)}
