@@ -52,7 +52,7 @@ def tiny_config(default: dict) -> dict:
     cfg["pretrain"].update(steps=80, tokenizer_sentences=1500)
     cfg["teacher"].update(steps=60)
     cfg["distill"].update(steps=120, eval_every=40, heldout_pairs=40, checkpoint_every=10)
-    cfg["candidates"].update(queries=20, depth=30)
+    cfg["candidates"].update(queries=20, depth=30, other_lists=[])  # one list: no NMT first stage to train
     cfg["ner"]["languages"] = []  # retrieval only: these runs test determinism, faults and SLURM
     return cfg
 

@@ -121,7 +121,8 @@ def paper_test_config(paper_config: dict, fx: dict, **overrides) -> dict:
             "doc_translations": str(fx["doc_translations"][lang]) if lang == "vi" else None,
         }
     cfg["seeds"] = [1]
-    cfg["systems"] = ["random", "bm25", "direct", "optical", "translate_train", "translate_test_oracle"]
+    cfg["systems"] = ["random", "bm25", "direct", "optical", "nmt_translate_test", "bm25_nmt", "translate_train",
+                      "translate_test_oracle"]
     cfg["device"] = "cpu"
     cfg["encoder"] = {"hub_id": "bert-base-multilingual-cased", "revision": "main", "local_path": str(fx["encoder"])}
     cfg["teacher"].update(dim=16, query_max_length=16, doc_max_length=64, steps=30, batch_size=8, lr=0.001,
@@ -129,9 +130,11 @@ def paper_test_config(paper_config: dict, fx: dict, **overrides) -> dict:
     cfg["distill"].update(steps=20, batch_size=8, max_length=32, lr=0.001, heldout_pairs=20, eval_every=10,
                           checkpoint_every=0)
     cfg["translate_train"].update(steps=10, batch_size=8, checkpoint_every=0)
+    cfg["nmt"].update(steps=30, batch_size=8, warmup_steps=5, checkpoint_every=0, eval_every=15, max_length=32,
+                      vocab_size=500, d_model=32, layers=1, heads=2, ffn_dim=64, num_beams=1)
     cfg["data_efficiency"].update(systems=[], bitext_pairs=[], seeds=[])
     cfg["ablation"].update(systems=[], languages=[], seeds=[], ot_reg=[], ot_max_iter=[])
-    cfg["candidates"].update(queries=15, depth=20, first_stage="bm25_translated")
+    cfg["candidates"].update(queries=15, depth=20, first_stage="bm25_translated", other_lists=["bm25_nmt"])
     cfg["ner"].update(languages=["sw", "vi"], panx_dir=str(fx["panx"]), bootstrap_resamples=100)
     for key, steps in (("teacher", 20), ("student", 10), ("ot", 10)):
         cfg["ner"][key].update(steps=steps, batch_size=8, max_length=32, lr=0.001, checkpoint_every=0)

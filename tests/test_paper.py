@@ -280,10 +280,14 @@ def test_paper_config_plans_the_full_real_dag(tmp_path, paper_config):
     assert counts["distill_optical"] == len(langs) * n_seed + n_de + n_ab
     assert counts["distill_sentence_kd"] == len(langs) * n_seed + n_de
     assert counts["translate_train"] == len(tt_langs) * n_seed
+    # NMT on the downloaded bitext: documents and queries per language and seed, the first stage's (seed 0)
+    assert counts["nmt_train"] == len(langs) * (2 * n_seed + 1)
+    assert counts["nmt_translate_documents"] == len(langs) * n_seed
+    assert counts["nmt_translate_queries"] == counts["bm25"] + len(langs) == len(langs) * (n_seed + 1)
     reranked = sum(counts[k] for k in counts if k.startswith("distill_")) + counts["translate_train"] \
-        + len(langs) * n_seed  # direct
+        + 2 * len(langs) * n_seed  # direct, NMT translate-test
     assert counts["rerank"] == reranked
-    assert counts["evaluate"] == reranked + len(langs)  # + the candidate order (random)
+    assert counts["evaluate"] == reranked + counts["bm25"] + len(langs)  # + BM25-NMT, the candidate order
     ner = cfg["ner"]
     with_bitext = [l for l in ner["languages"] if l in langs]
     assert with_bitext == ["sw", "tl", "vi"]  # yo and mr: PAN-X but no WikiCLIR, hence no bitext
@@ -311,8 +315,9 @@ def test_paper_config_on_fixtures_runs_end_to_end_offline(fx, tmp_path, paper_co
     report = (work / "results" / "report" / "report.md").read_text()
     metrics = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
     ran = set(map(tuple, metrics[["language", "system"]].drop_duplicates().to_numpy()))
-    assert ran == {("sw", s) for s in ("random", "bm25", "direct", "optical")} | \
+    assert ran == {("sw", s) for s in ("random", "bm25", "direct", "optical", "nmt_translate_test", "bm25_nmt")} | \
         {("vi", s) for s in cfg["systems"]}  # translate-train and the oracle only where vi has data
+    assert set(metrics.candidates) == {"bm25_translated", "bm25_nmt"}  # the headline list and the NMT one
     summary = report.split("## Summary")[1].split("##")[0]
     tt_row = next(line for line in summary.splitlines() if line.startswith("| Translate-train"))
     assert "| – |" in tt_row  # no translate-train for sw
@@ -320,8 +325,10 @@ def test_paper_config_on_fixtures_runs_end_to_end_offline(fx, tmp_path, paper_co
     assert "**" not in first_stage  # it sees translated queries: a reference, never "best"
     assert "origin" in (work / "resources" / "manifests" / "wikiclir.json").read_text()
     assert "archive" in json.loads((work / "resources" / "manifests" / "wikiclir.json").read_text())["origin"]
-    cands = (work / "results" / "candidates" / "sw.run").read_text().split()
-    assert cands[5] == "bm25_first_stage"  # candidates.first_stage: bm25_translated
+    cands = (work / "results" / "candidates" / "sw" / "bm25_translated.run").read_text().split()
+    assert cands[5] == "candidates_bm25_translated"  # candidates.first_stage: bm25_translated
+    nmt = json.loads((work / "results" / "models" / "nmt" / "xx-en" / "sw" / "seed1" / "training.json").read_text())
+    assert nmt["direction"] == "xx-en" and nmt["train_pairs"] > 0 and "heldout_chrf" in nmt
     ner_md = report.split("# Second task: cross-lingual NER")[1]
     assert "## NER en→vi" in ner_md and "# Both tasks side by side" in ner_md
     assert (work / "results" / "data" / "ner" / "sw" / "test.parquet").exists()

@@ -30,7 +30,8 @@ def reduced_config(default: dict) -> dict:
     cfg["pretrain"].update(steps=150, tokenizer_sentences=3000)
     cfg["teacher"].update(steps=200)
     cfg["distill"].update(steps=60, eval_every=30, heldout_pairs=50, checkpoint_every=20)
-    cfg["translate_train"].update(steps=40)
+    cfg["translate_train"].update(steps=60)
+    cfg["nmt"].update(steps=150, eval_every=75, checkpoint_every=0, vocab_size=1000, d_model=64, ffn_dim=128)
     cfg["seeds"] = [1, 2]
     cfg["data_efficiency"].update(bitext_pairs=[100], seeds=[1])
     cfg["ablation"].update(ot_reg=[0.2], ot_max_iter=[], seeds=[2])
@@ -115,6 +116,10 @@ def test_metrics_parquet_holds_every_per_query_number(pipeline):
     n_q = df.groupby(["language", "system", "variant", "seed", "measure"]).query_id.nunique()
     assert (n_q == cfg["candidates"]["queries"]).all()
     assert df.value.between(0, 1).all()
+    lists = [cfg["candidates"]["first_stage"], *cfg["candidates"]["other_lists"]]
+    assert set(df.candidates) == set(lists)
+    per_list = df.groupby(["language", "system", "variant", "seed", "measure"]).candidates.nunique()
+    assert (per_list == len(lists)).all()  # every run on every candidate list
     main = df[df.variant == "main"]
     for system in cfg["systems"]:  # every trained system with every seed, per language
         seeds = set(main[main.system == system].seed)
@@ -175,26 +180,34 @@ def test_second_run_has_nothing_to_do(pipeline):
     assert "Nothing to be done" in out.stdout + out.stderr, out.stdout[-3000:]
 
 
+def _students(cfg, langs) -> dict[str, int]:
+    """distill_<method> jobs per method on ``langs``: main runs, data-efficiency and ablation runs."""
+    from optical import registry
+    de, ab = cfg["data_efficiency"], cfg["ablation"]
+    n_seed = len(cfg["seeds"])
+    out = {}
+    for s in cfg["systems"]:
+        if registry.RETRIEVAL[s].kind == registry.BITEXT:
+            n = n_seed + len(de["bitext_pairs"]) * len(de["seeds"]) * (s in de["systems"])
+            out[f"distill_{s}"] = len(langs) * n + sum(
+                (len(ab["ot_reg"]) + len(ab["ot_max_iter"])) * len(ab["seeds"])
+                for lang in langs if s in ab["systems"] and lang in ab["languages"])
+    return out
+
+
 def test_changing_a_distillation_key_reruns_only_distillation_and_after(pipeline):
     work, cfg = pipeline
     changed = copy.deepcopy(cfg)
     changed["distill"]["lr"] = cfg["distill"]["lr"] * 2
     (work / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=True))  # other key order
     out = snakemake(work, "-n", "--configfile", "changed.yaml")
-    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M))
-    n_lang, n_seed = len(cfg["languages"]), len(cfg["seeds"])
-    de, ab = cfg["data_efficiency"], cfg["ablation"]
-    n_opt = n_lang * n_seed + n_lang * len(de["bitext_pairs"]) * len(de["seeds"]) + len(ab["ot_reg"]) * len(ab["seeds"])
-    n_sent = n_lang * n_seed + n_lang * len(de["bitext_pairs"]) * len(de["seeds"])
-    assert stats.get("distill_optical") == str(n_opt), out.stdout[-3000:]
-    assert stats.get("distill_sentence_kd") == str(n_sent)
-    assert stats.get("distill_token_kd_fixed") == stats.get("distill_optical_sentence") == str(n_lang * n_seed)
-    n_students = n_opt + n_sent + 2 * n_lang * n_seed
-    assert stats.get("rerank") == stats.get("evaluate") == str(n_students)  # only the students' runs
-    assert stats.get("report") == "1"
-    for upstream in ("make_world", "pretrain", "teacher", "collection", "candidates", "bitext", "translate_train",
-                     "bm25"):
-        assert upstream not in stats, upstream
+    stats = {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M)}
+    students = _students(cfg, list(cfg["languages"]))
+    for rule, n in students.items():
+        assert stats.pop(rule) == n, (rule, out.stdout[-3000:])
+    assert stats.pop("rerank") == stats.pop("evaluate") == sum(students.values())  # only the students' runs
+    assert stats.pop("report") == 1
+    assert set(stats) <= {"all", "total"}, stats  # nothing upstream, no NMT, no translate-train
 
 
 def test_a_methods_own_key_reruns_only_that_method(pipeline):
@@ -219,23 +232,21 @@ def _plan(work, config_name, cfg, env=None):
 
 
 def test_one_languages_bitext_size_reruns_only_that_language(pipeline):
+    """The bitext feeds the students, the NMT models and through them the bm25_nmt candidate list,
+    which every system of the language re-ranks: all of that language reruns, nothing of another."""
     work, cfg = pipeline
     changed = copy.deepcopy(cfg)
     changed["languages"]["sw"]["bitext_pairs"] -= 10
     stats, text = _plan(work, "bitext.yaml", changed)
-    de, ab = cfg["data_efficiency"], cfg["ablation"]
     n_seed = len(cfg["seeds"])
-    assert stats.pop("bitext") == 1
-    students = {"distill_optical": n_seed + len(de["bitext_pairs"]) * len(de["seeds"]) + len(ab["ot_reg"]) * len(ab["seeds"]),
-                "distill_sentence_kd": n_seed + len(de["bitext_pairs"]) * len(de["seeds"]),
-                "distill_token_kd_fixed": n_seed, "distill_optical_sentence": n_seed}
-    for rule, n in students.items():
+    assert stats.pop("bitext") == stats.pop("candidates") == 1
+    for rule, n in _students(cfg, ["sw"]).items():
         assert stats.pop(rule) == n, (rule, text[-3000:])
-    assert stats.pop("rerank") == stats.pop("evaluate") == sum(students.values())
+    assert stats.pop("nmt_train") == 2 * n_seed + 1  # both directions per seed, and the first stage's
     # the NER encoder aligned on sw's bitext follows it; nothing else of NER does
     assert stats.pop("ner_ot_aligned") == stats.pop("ner_evaluate") == n_seed
-    assert stats.pop("report") == 1
-    assert set(stats) <= {"all", "total"}, stats
+    assert {"rerank", "evaluate", "report", "bm25", "nmt_translate_documents", "nmt_translate_queries"} >= \
+        set(stats) - {"all", "total"}, stats
     assert "lang=nn" not in text and "nlang=nn" not in text
 
 
@@ -246,7 +257,7 @@ def test_adding_a_language_runs_only_its_jobs(pipeline):
     stats, text = _plan(work, "added.yaml", changed)
     for upstream in ("make_world", "pretrain", "teacher", "teacher_data"):
         assert upstream not in stats, upstream
-    per_lang = ("collection", "bitext", "candidates", "translate_train_data", "bm25")
+    per_lang = ("collection", "bitext", "candidates", "translate_train_data")
     assert all(stats[r] == 1 for r in per_lang), stats
     assert stats["report"] == 1
     assert "lang=sw" not in text and "lang=nn" not in text  # nothing of the other languages reruns
@@ -277,7 +288,7 @@ def test_editing_a_module_reruns_the_rules_that_import_it(pipeline, tmp_path):
         f.write("\n# an edit\n")
     jobs = _planned_jobs(work, cfg, env)
     code_changed = {rule for rule, _, reason in jobs if reason.startswith("Params have changed")}
-    assert code_changed == {f"distill_{m}" for m in ("optical", "sentence_kd", "token_kd_fixed", "optical_sentence")}
+    assert code_changed == set(_students(cfg, list(cfg["languages"])))
     assert {rule for rule, _, _ in jobs} == code_changed | {"rerank", "evaluate", "report"}
     shutil.copy(ROOT / "src" / "optical" / "train" / "objectives.py", src / "optical" / "train" / "objectives.py")
     with open(src / "optical" / "data" / "bitext.py", "a") as f:
