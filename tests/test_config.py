@@ -212,7 +212,7 @@ PAPER_CASES = [
     ("translate-test without any translated documents", {"systems": ["direct", "translate_test_oracle"]},
      "systems", "doc_translations"),
     ("OT-aligned NER without a bitext language", {"ner.languages": ["yo", "mr"]}, "ner.systems",
-     "'ot_aligned' needs bitext"),
+     "need bitext"),
 ]
 
 CASES = [("default_config", *c) for c in DEFAULT_CASES] + [("paper_config", *c) for c in PAPER_CASES]

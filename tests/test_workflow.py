@@ -51,5 +51,6 @@ def test_default_dag_job_counts(tmp_path, default_config):
     n_ner = len(ner["languages"])
     assert counts["ner_world"] == 1 and counts["ner_data"] == n_ner + 1  # + English
     assert counts["ner_teacher"] == n_seed
-    assert counts["ner_teacher_student"] == counts["ner_ot_aligned"] == n_ner * n_seed
+    n_ot = sum(1 for s in ner["systems"] if registry.NER[s].objective)
+    assert counts["ner_teacher_student"] == n_ner * n_seed and counts["ner_ot_aligned"] == n_ot * n_ner * n_seed
     assert counts["ner_evaluate"] == (n_ner * len(ner["systems"]) + 1) * n_seed  # + the teacher on English

@@ -161,7 +161,7 @@ def _check_headline_measure(config: dict) -> None:
 def _ner_sections(systems: list[str]) -> list[str]:
     """The ner.* training sections that ``systems`` train."""
     return ["teacher"] + (["student"] if "teacher_student" in systems else []) \
-        + (["ot"] if "ot_aligned" in systems else [])
+        + (["ot"] if any(registry.NER[s].objective for s in systems) else [])
 
 
 def _check_ner(config: dict) -> None:
@@ -183,9 +183,10 @@ def _check_ner(config: dict) -> None:
             raise ConfigError(f"ner.{key}", f"is required by ner.systems {systems}")
     if config["data"]["source"] == "synthetic":
         _check_ner_world(config)
-    if "ot_aligned" in systems and not set(langs) & set(config["languages"]):
-        raise ConfigError("ner.systems", "'ot_aligned' needs bitext, i.e. an NER language that is also in "
-                          "languages (retrieval); none is", "add one, or remove 'ot_aligned'")
+    aligned = [s for s in systems if "bitext" in registry.NER[s].needs]
+    if aligned and not set(langs) & set(config["languages"]):
+        raise ConfigError("ner.systems", f"{aligned} need bitext, i.e. an NER language that is also in "
+                          "languages (retrieval); none is", f"add one, or remove {aligned}")
 
 
 def _check_ner_world(config: dict) -> None:

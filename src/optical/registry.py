@@ -44,6 +44,7 @@ class System:
     seeded: bool = True                 # one run per seed (it uses a seed's teacher); else one run, seed 0
     own_keys: tuple[str, ...] = ()      # bitext methods: the distill.* keys only this method reads
     uses_ot: bool = False               # bitext methods: reads distill.ot (can be in the OT ablation)
+    objective: str | None = None        # NER OT alignment: what is moved under the plan (ner.train)
 
     @property
     def reference(self) -> bool:
@@ -125,10 +126,17 @@ NER = {s.name: s for s in [
     System("teacher_student", "Teacher-student (Wu et al. 2020)", "a student from the multilingual encoder "
            "(`ner.student.init`) fits the teacher's label distributions on target text, loss `ner.student.loss` "
            "(MSE on probabilities as in Wu et al. 2020, or KL).", TARGET_TEXT, "unlabelled target sentences"),
-    System("ot_aligned", "OT-aligned encoder (new)", "new, not in either paper: a copy of the teacher whose "
-           "encoder aligns its foreign token states to the frozen teacher's English ones by entropic OT (as "
-           "OPTICAL, `distill.ot`); the teacher's classifier is kept.", BITEXT, "bitext", needs=("bitext",),
-           uses_ot=True),
+    System("ot_aligned", "OT-aligned labels (new)", "new, not in either paper: a copy of the teacher whose "
+           "encoder is trained on bitext so that the frozen classifier's label distributions at its foreign "
+           "tokens match the teacher's English ones transported through the entropic OT plan (`distill.ot`).",
+           BITEXT, "bitext", needs=("bitext",), uses_ot=True, objective="labels"),
+    System("ot_aligned_states", "OT-aligned states (new)", "as OT-aligned labels, but the loss is ⟨P, squared "
+           "distance⟩ between the foreign and English token states themselves (norm and offset included).",
+           BITEXT, "bitext", needs=("bitext",), uses_ot=True, objective="states"),
+    System("ot_aligned_cosine", "OT-aligned cosine (first version)", "as OT-aligned labels, but the loss is "
+           "⟨P, 1 − cos⟩ (OPTICAL's loss on hidden states): it leaves the states' norm and offset free, which "
+           "the frozen classifier reads; kept as the documented loser.", BITEXT, "bitext", needs=("bitext",),
+           uses_ot=True, objective="cosine"),
 ]}
 
 

@@ -101,6 +101,18 @@ def ot_distill_loss(student, student_mask, teacher, teacher_mask, reg: float, ma
                               lambda c, a, b: sinkhorn_plan(c, a, b, reg, max_iter, tol))
 
 
+def ot_plan_between(student, student_mask, teacher, teacher_mask, reg: float, max_iter: int, tol: float):
+    """The entropic OT plan between the valid pairs' token vectors (cosine cost, uniform marginals), for
+    losses that move something else than the cosine cost under it: (plan (n, Ls, Lt), valid (B,), a)."""
+    valid = valid_pairs(student_mask, teacher_mask)
+    if not valid.any():
+        return None, valid, None
+    cost = token_cost(student[valid], teacher[valid])
+    a = uniform_marginals(student_mask[valid])
+    plan = sinkhorn_plan(cost, a, uniform_marginals(teacher_mask[valid]), reg, max_iter, tol)
+    return (plan if torch.isfinite(plan).all() else None), valid, a
+
+
 def fixed_distill_loss(student, student_mask, teacher, teacher_mask, alignment: str):
     """The fixed-alignment baseline's loss: <P, C> with P from :func:`fixed_plan`."""
     return token_distill_loss(student, student_mask, teacher, teacher_mask,

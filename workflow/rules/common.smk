@@ -236,6 +236,7 @@ def local_copies(*values):
 NER_LANGS = sorted(config["ner"]["languages"]) if "ner" in config else []
 NER_SYSTEMS = list(config["ner"]["systems"]) if NER_LANGS else []
 NER_SPLITS = ["train", "dev", "test"]
+NER_OT_SYSTEMS = [s for s in NER_SYSTEMS if registry.NER[s].objective]
 # (lang, system) pairs that run; OT alignment needs the language's bitext (a retrieval language)
 NER_PAIRS = [
     (l, s)

@@ -99,20 +99,23 @@ rule ner_ot_aligned:
         teacher="results/models/ner/teacher/seed{seed}",
         bitext="results/data/{nlang}/bitext.parquet",
     output:
-        directory("results/models/ner/ot_aligned/{nlang}/seed{seed}"),
+        directory("results/models/ner/{nsystem}/{nlang}/seed{seed}"),
     params:
         cfg=config["ner"].get("ot"),
         ot=config["distill"]["ot"],
-        state=get_state_dir("ner/ot_aligned"),
+        objective=lambda w: registry.NER[w.nsystem].objective,
+        state=get_state_dir("ner"),
         device=config["device"],
         code=code("ner_train"),
+    wildcard_constraints:
+        nsystem="|".join(NER_OT_SYSTEMS) or "none",
     threads: 1
     resources:
         gpu=GPU,
     log:
-        "logs/ner/ot_aligned/{nlang}/seed{seed}.log",
+        "logs/ner/{nsystem}/{nlang}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/ner/ot_aligned/{nlang}/seed{seed}.tsv"
+        "results/benchmarks/ner/{nsystem}/{nlang}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:

@@ -13,5 +13,5 @@ if snakemake.rule == "ner_teacher":
 elif snakemake.rule == "ner_teacher_student":
     record = train.train_student(inp.teacher, inp.init, inp.train, snakemake.output[0], p.cfg, **common)
 else:
-    record = train.train_ot_aligned(inp.teacher, inp.bitext, snakemake.output[0], p.cfg, p.ot, **common)
+    record = train.train_ot_aligned(inp.teacher, inp.bitext, snakemake.output[0], p.cfg, p.ot, p.objective, **common)
 logging.info("%s done: %s", snakemake.rule, {k: v for k, v in record.items() if k != "heldout_curve"})

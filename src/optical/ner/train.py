@@ -27,7 +27,7 @@ from optical import io, models
 from optical.ner.data import LABELS, read_sentences
 from optical.ner.model import encode_words, load_classifier, new_classifier
 from optical.train.trainer import EpochSampler, TrainState, fingerprint, fit, finish
-from optical.transport import ot_distill_loss
+from optical.transport import ot_distill_loss, ot_plan_between
 
 
 def soft_label_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor, mask: torch.Tensor,
@@ -118,11 +118,43 @@ def token_states(model, tok, texts: list[str], max_length: int, dev):
     return h, b["content"]
 
 
-def train_ot_aligned(teacher_dir: str, bitext_path: str, out_dir: str, cfg: dict, ot: dict, seed: int,
+OT_OBJECTIVES = ("labels", "states", "cosine")
+
+
+def ot_alignment_loss(objective: str, sv, s_mask, tv, t_mask, classifier, ot: dict):
+    """The OT-aligned encoder's loss on one batch of bitext, under the entropic OT plan P between
+    the student's foreign token states and the frozen teacher's English ones (cosine cost):
+
+    - ``cosine``: <P, 1 - cos> (OPTICAL's loss on hidden states). It leaves each state's norm and
+      offset free, which the frozen affine classifier on top reads: the first version, kept as a variant;
+    - ``states``: <P, squared Euclidean distance>: the states themselves, norm and offset included;
+    - ``labels``: the frozen classifier's label distribution at each student token against the
+      teacher's distributions transported through P (row-normalised), cross-entropy: what the
+      classifier reads, as teacher-student learning (Wu et al.) does, aligned by OT.
+    None when the batch has no valid pair or the plan is not finite."""
+    if objective == "cosine":
+        return ot_distill_loss(sv, s_mask, tv, t_mask, ot["reg"], ot["max_iter"], ot["tol"])[0]
+    if objective not in OT_OBJECTIVES:
+        raise ValueError(f"unknown OT alignment objective {objective!r}; choose from {OT_OBJECTIVES}")
+    plan, valid, a = ot_plan_between(sv, s_mask, tv, t_mask, ot["reg"], ot["max_iter"], ot["tol"])
+    if plan is None:
+        return None
+    s, t, n = sv[valid], tv[valid], int(valid.sum())
+    plan = plan.to(s.dtype)
+    if objective == "states":
+        return (plan * torch.cdist(s, t).pow(2)).sum() / n
+    weights = plan / a.to(s.dtype).clamp_min(1e-12)[:, :, None]          # each student token's row sums to 1
+    target = weights @ torch.softmax(classifier(t), dim=-1)             # (n, Ls, labels)
+    log_p = torch.log_softmax(classifier(s), dim=-1)
+    mask = s_mask[valid]
+    return -(target * log_p).sum(-1)[mask].mean()
+
+
+def train_ot_aligned(teacher_dir: str, bitext_path: str, out_dir: str, cfg: dict, ot: dict, objective: str, seed: int,
                      threads: int = 1, device: str = "auto", state_dir: str | None = None) -> dict:
     """A copy of the NER teacher whose encoder learns, on bitext, to put the foreign sentence's
-    token states where the frozen teacher puts the English side's (entropic OT, as OPTICAL does
-    with ColBERT vectors); the classifier head stays the teacher's."""
+    token states where the frozen teacher puts the English side's, by :func:`ot_alignment_loss`
+    with ``objective``; the classifier head stays the teacher's."""
     dev = models.setup_torch(threads, seed, device)
     table = io.read_parquet(bitext_path, ["src", "tgt"])
     en, xx = table.column("src").to_pylist(), table.column("tgt").to_pylist()
@@ -130,15 +162,15 @@ def train_ot_aligned(teacher_dir: str, bitext_path: str, out_dir: str, cfg: dict
     teacher.to(dev).eval().requires_grad_(False)
     student = copy.deepcopy(teacher).requires_grad_(True)
     student.classifier.requires_grad_(False)
-    state = TrainState(state_dir, fingerprint("ner_ot", cfg, ot, seed, files=[teacher_dir, bitext_path]),
+    state = TrainState(state_dir, fingerprint("ner_ot", cfg, ot, objective, seed, files=[teacher_dir, bitext_path]),
                        cfg["checkpoint_every"])
 
     def step_loss(idx):
         with torch.no_grad():
             tv, t_mask = token_states(teacher, tok, [en[i] for i in idx], cfg["max_length"], dev)
         sv, s_mask = token_states(student, tok, [xx[i] for i in idx], cfg["max_length"], dev)
-        return ot_distill_loss(sv, s_mask, tv, t_mask, ot["reg"], ot["max_iter"], ot["tol"])[0]
+        return ot_alignment_loss(objective, sv, s_mask, tv, t_mask, student.classifier, ot)
 
     record = fit(student, step_loss, EpochSampler(len(en), seed), cfg, stage="ner_ot", state=state,
                  params=list(student.base_model.parameters()))
-    return finish(student, tok, out_dir, {"system": "ot_aligned", **record}, state)
+    return finish(student, tok, out_dir, {"system": "ot_aligned", "objective": objective, **record}, state)
