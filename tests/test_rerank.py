@@ -1,0 +1,58 @@
+"""Re-ranking: batched query and document encoding gives the scores of encoding one text at a time,
+and chunking the queries (bounded memory on real collections) changes nothing."""
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from optical import io, models
+from optical.evaluate.rerank import query_chunks, rerank
+
+TEXTS = ["the dog runs home fast", "a cat sleeps", "big red house near the old tree", "dog", "home tree cat dog"]
+
+
+@pytest.fixture(scope="module")
+def scorer(tmp_path_factory):
+    from transformers import BertModel
+    d = tmp_path_factory.mktemp("colbert") / "m"
+    tok = models.train_tokenizer(TEXTS * 20, 80)
+    torch.manual_seed(0)
+    bert = BertModel(models.build_mlm(len(tok), {"hidden_size": 16, "num_layers": 1, "num_heads": 2,
+                                                  "intermediate_size": 32, "max_position_embeddings": 32}).config,
+                     add_pooling_layer=False)
+    models.ColBERT(bert, 8, 12, 24).save(d, tok)
+    return d
+
+
+def _one_at_a_time(model_dir, query, doc):
+    model, tok = models.ColBERT.load(model_dir)
+    model.eval()
+    with torch.inference_mode():
+        q = models.encode_batch(tok, [query], model.query_max_length, "cpu")
+        d = models.encode_batch(tok, [doc], model.doc_max_length, "cpu")
+        return models.maxsim(model(q["input_ids"], q["attention_mask"]), q["content"],
+                             model(d["input_ids"], d["attention_mask"]), d["content"]).item()
+
+
+def test_batched_rerank_scores_equal_one_text_at_a_time(scorer, tmp_path):
+    queries = {"q1": "dog home", "q2": "red tree", "q3": "cat"}
+    docs = {f"d{i}": t for i, t in enumerate(TEXTS)}
+    pq.write_table(pa.table({"query_id": list(queries), "text": list(queries.values())}), tmp_path / "q.parquet")
+    cands = {"q1": {"d0": 0.0, "d3": 0.0, "d4": 0.0}, "q2": {"d2": 0.0, "d4": 0.0}, "q3": {"d1": 0.0, "d4": 0.0}}
+    io.write_trec_run(tmp_path / "c.run", cands, "c")
+    for chunk_docs in (100, 2):  # one chunk, and one query per chunk
+        rerank(str(scorer), str(scorer), str(tmp_path / "q.parquet"), docs, str(tmp_path / "c.run"),
+               str(tmp_path / f"r{chunk_docs}.run"), "t", batch_size=2, threads=1, device="cpu",
+               chunk_docs=chunk_docs)
+        run = io.read_trec_run(tmp_path / f"r{chunk_docs}.run")
+        for q, cs in cands.items():
+            for d in cs:
+                assert run[q][d] == pytest.approx(_one_at_a_time(scorer, queries[q], docs[d]), abs=2e-6)
+
+
+def test_query_chunks_bound_the_documents_and_cover_every_query():
+    cands = {"a": {"d1": 0, "d2": 0}, "b": {"d2": 0, "d3": 0}, "c": {"d4": 0, "d5": 0, "d6": 0}}
+    chunks = list(query_chunks(cands, 3))
+    assert chunks == [(["a", "b"], ["d1", "d2", "d3"]), (["c"], ["d4", "d5", "d6"])]
+    assert list(query_chunks(cands, 1)) == [(["a"], ["d1", "d2"]), (["b"], ["d2", "d3"]), (["c"], ["d4", "d5", "d6"])]
