@@ -203,6 +203,10 @@ def nmt_dir(run):
     return f"results/models/nmt/{run['direction']}/{run['language']}/seed{run['seed']}"
 
 
+def nmt_benchmark_file(run):
+    return f"results/benchmarks/nmt_train/{run['direction']}/{run['language']}/seed{run['seed']}.tsv"
+
+
 def get_triples_inputs(w):
     """Ranking triples: English (the teacher's) or with passages translated into ``w.lang``."""
     lang = w.get("lang")

@@ -1,5 +1,11 @@
-# Report: tables, corrected paired tests, gap-closed, data-efficiency and bias views, and NER.
-# Run keys reach the report through params, aligned with the inputs (never parsed from paths).
+# Report: tables, corrected paired tests, the research question's answer (hierarchical bootstrap),
+# OPTICAL against each system, other candidate lists, gap-closed, data-efficiency and bias views,
+# training budgets, NMT quality, and NER.
+# Run keys reach the report through params, aligned with the inputs (never parsed from paths):
+# params.training_runs[i] is the run of input.training[i] and of input.benchmarks[i] (its Snakemake
+# benchmark: a rule's benchmark file is one of its products, so it can be an input);
+# params.ner_runs[i] that of input.ner[i]; params.nmt_runs[i] ({language, direction, seed}) that of
+# input.nmt[i] (an NMT model directory) and of input.nmt_benchmarks[i].
 # Outputs marked report() make up `snakemake --report results/report/snakemake_report.html` (or .zip).
 import mimetypes
 
@@ -11,7 +17,10 @@ rule report:
     input:
         metrics=metric_files(),
         training=[k.model_dir for k in student_runs()],
+        benchmarks=[benchmark_file(k) for k in student_runs()],
         ner=[ner_metric_file(r) for r in ner_runs()],
+        nmt=[nmt_dir(r) for r in nmt_runs()],
+        nmt_benchmarks=[nmt_benchmark_file(r) for r in nmt_runs()],
     output:
         html=report(
             "results/report/report.html",
@@ -44,13 +53,21 @@ rule report:
             category="Per-query data",
             labels={"file": "ner_metrics.parquet"},
         ),
+        tests=report(
+            "results/report/tests.parquet",
+            caption="../report/tests.rst",
+            category="Tests",
+            labels={"file": "tests.parquet"},
+        ),
     params:
         training_runs=[k.as_dict() for k in student_runs()],
         ner_runs=ner_runs(),
+        nmt_runs=nmt_runs(),
         systems=SYSTEMS,
         languages=LANGS,
         pairs=[list(p) for p in PAIRS],
         first_stage=config["candidates"]["first_stage"],
+        other_lists=list(config["candidates"]["other_lists"]),
         ner_systems=NER_SYSTEMS,
         ner_languages=NER_LANGS,
         ner_resamples=config["ner"]["bootstrap_resamples"] if NER_LANGS else 0,

@@ -1,4 +1,4 @@
-"""The report's second task: NER entity F1 per language and system with paired bootstrap tests
+"""The report's second task: NER entity F1 per language and system with paired permutation tests
 against direct transfer, and one table that puts retrieval and NER side by side per language.
 Each section renders from the shared context and is empty when no NER ran."""
 
@@ -35,10 +35,12 @@ def ner_summary(ctx: ReportContext) -> Section:
     out.h1("Second task: cross-lingual NER")
     out.p(f"Entity-level precision, recall and F1 with seqeval (PAN-X BIO tags PER, ORG, LOC), in %. Seeds {seeds}: "
           f"a cell is the corpus F1 per seed, then mean ± std over seeds. Each system is compared with direct "
-          f"transfer by a paired bootstrap over test sentences ({s.ner_resamples} resamples, seed-averaged F1), "
-          f"Holm-corrected over all systems × languages; ▲/▼: significantly better/worse than direct "
-          f"(p < {s.alpha}). The English column is the teacher on its own language's test set: the ceiling "
-          f"transfer aims at.")
+          f"transfer on the mean over seeds of per-seed corpus F1: a paired permutation test over test sentences "
+          f"(scipy, {s.ner_resamples} resamples; a permutation swaps the two systems' outputs on a sentence in "
+          f"every seed at once, F1 recomputed from the summed entity counts), Holm-corrected over all systems × "
+          f"languages; the 95% CI is a hierarchical bootstrap (seeds, then sentences, both with replacement). "
+          f"▲/▼: significantly better/worse than direct (p < {s.alpha}). The English column is the teacher on its "
+          f"own language's test set: the ceiling transfer aims at.")
     rows = []
     for system in s.ner_systems:
         f1 = table[(table.system == system) & table.language.isin(s.ner_languages)].f1

@@ -1,5 +1,6 @@
 """The retrieval sections of the report, one function per section, each rendered from the shared
-:class:`~optical.report.context.ReportContext`; :data:`SECTIONS` is their order in the report."""
+:class:`~optical.report.context.ReportContext`; :data:`optical.report.build.SECTIONS` orders them
+with the other modules' sections."""
 
 from __future__ import annotations
 
@@ -10,20 +11,25 @@ from optical.report.context import ReportContext
 from optical.report.figures import (plot_data_efficiency, plot_gap_closed, plot_heldout_curves,
                                     plot_language_bias, plot_systems)
 from optical.report.render import Section, mean_std, p_value, pair_name
-from optical.report.tables import ablation_table, efficiency_curve, gap_table, heldout_table
+from optical.report.tables import (ablation_table, budget_table, efficiency_curve, gap_table, heldout_table,
+                                   shared_budget)
 
 
 def introduction(ctx: ReportContext) -> Section:
     s, base = ctx.settings, ctx.baseline
     out = Section()
     out.h1("OPTICAL reproduction: cross-lingual re-ranking report")
-    out.p(f"Each system re-ranks the same candidate list per language pair (English queries, foreign documents). "
-          f"Metrics by ir-measures; AP, RR and R count grade ≥ {s.threshold} as relevant, nDCG uses the graded "
-          f"judgements. Trained systems ran with seeds {ctx.seeds}; a cell is the mean over queries per seed, then "
-          f"mean ± std over seeds. Tests pair each system with {base} per query (values averaged over seeds): "
-          f"two-sided paired t-test and sign-flip permutation test (10,000 resamples), Holm-corrected over all "
-          f"systems × languages per measure; 95% percentile-bootstrap CIs of the mean difference. ▲/▼: "
-          f"significantly better/worse than {base} (Holm-corrected permutation p < {s.alpha}).")
+    out.p(f"Each system re-ranks the same candidate list per language pair (English queries, foreign documents; "
+          f"list `{s.first_stage}`, `candidates.first_stage`). Metrics by ir-measures; AP, RR and R count grade ≥ "
+          f"{s.threshold} as relevant, nDCG uses the graded judgements. Trained systems ran with seeds {ctx.seeds}; a "
+          f"cell is the mean over queries per seed, then mean ± std over seeds. Tests pair each system with {base} "
+          f"per query (values averaged over seeds): two-sided paired t-test and sign-flip permutation test "
+          f"({s.resamples:,} resamples), Holm-corrected over all systems × languages per measure; 95% "
+          f"percentile-bootstrap CIs of the mean difference. ▲/▼: significantly better/worse than {base} "
+          f"(Holm-corrected permutation p < {s.alpha}). The same test pits OPTICAL against every other system "
+          f"(its own Holm family); the research question's answer, next, puts seed variance inside the inference "
+          f"with a hierarchical bootstrap. Every test is in `tests.parquet`, every per-query number in "
+          f"`metrics.parquet`.")
     return out
 
 
@@ -46,9 +52,10 @@ def _means_over_pairs(ctx: ReportContext) -> tuple[dict[str, float], set[str]]:
     return means, partial
 
 
-def summary(ctx: ReportContext) -> Section:
-    """Systems × languages on the headline measure; the best non-reference value per column in bold.
-    A system's mean counts only the pairs where it ran; over fewer pairs it is marked."""
+def summary_table(ctx: ReportContext) -> tuple[list[str], list[list[str]]]:
+    """Systems × languages on the headline measure (header, rows): mean ± std over seeds, the best
+    non-reference value per column in bold, ▲/▼ against the baseline; a system's mean counts only
+    the pairs where it ran, and over fewer pairs it is marked."""
     key, langs = ctx.headline, ctx.settings.languages
     best = _best_per_language(ctx)
     means, partial = _means_over_pairs(ctx)
@@ -66,14 +73,24 @@ def summary(ctx: ReportContext) -> Section:
             cells.append((f"**{c}**" if best[lang] == s else c) + ctx.mark(lang, s, key))
         m = f"{means[s]:.4f}" + (" (ran pairs only)" if s in partial else "") if s in means else "–"
         rows.append([ctx.label(s)] + cells + [f"**{m}**" if s == best_mean else m])
-    out = Section()
-    out.h2(f"Summary: {key} per language pair")
-    out.table(["system"] + [pair_name(l) for l in langs] + ["mean over pairs"], rows)
+    return ["system"] + [pair_name(l) for l in langs] + ["mean over pairs"], rows
+
+
+def references_note(ctx: ReportContext) -> str:
     references = [ctx.label(s) for s in ctx.settings.systems if ctx.is_reference(s)]
-    out.p("Bold: best per column among the systems that see no translation; " + ", ".join(references)
-          + " (document or query translations) are references.")
-    plot_systems(ctx.table, ctx.settings.systems, key, ctx.label, ctx.fig_dir / "systems.png")
-    out.figure("systems.png", f"{key} of every system per language pair (error bars: std over seeds).")
+    return ("Bold: best per column among the systems that see no translation"
+            + ("; " + ", ".join(references) + " (document or query translations) are references." if references
+               else "."))
+
+
+def summary(ctx: ReportContext) -> Section:
+    """Systems × languages on the headline measure (:func:`summary_table`) and its figure."""
+    out = Section()
+    out.h2(f"Summary: {ctx.headline} per language pair")
+    out.table(*summary_table(ctx))
+    out.p(references_note(ctx))
+    plot_systems(ctx.table, ctx.settings.systems, ctx.headline, ctx.label, ctx.fig_dir / "systems.png")
+    out.figure("systems.png", f"{ctx.headline} of every system per language pair (error bars: std over seeds).")
     return out
 
 
@@ -219,6 +236,20 @@ def heldout_curves(ctx: ReportContext) -> Section:
     return out
 
 
+def budget_sentence(ctx: ReportContext) -> str:
+    """What the report may say about the bitext methods' budgets: "same budget" only where the
+    training records show it (Training budgets)."""
+    bitext = [s for s in set(ctx.budgets.system) if s in ctx.systems and ctx.systems[s].kind == registry.BITEXT]
+    shared = shared_budget(budget_table(ctx.budgets, ctx.settings.systems), bitext)
+    if shared is None:
+        return ("Bitext methods are configured with one budget (`distill.steps` × `distill.batch_size`); no "
+                "training record was read to show it.")
+    if shared:
+        return ("Bitext methods ran on the same budget: the same optimiser steps and examples per step in every "
+                "language, as the training budgets table shows.")
+    return "Bitext methods did not all run on the same budget: see the training budgets table."
+
+
 def methods(ctx: ReportContext) -> Section:
     out = Section()
     out.h2("Methods")
@@ -226,11 +257,6 @@ def methods(ctx: ReportContext) -> Section:
               [[ctx.label(s), ctx.systems[s].training_data, ctx.systems[s].description]
                for s in ctx.settings.systems])
     out.p("All students start from their seed's teacher and train only the document encoder; queries are always "
-          "encoded by the frozen English teacher. Bitext methods share one budget (`distill.steps` × "
-          "`distill.batch_size`) and one held-out split. Assumptions where the paper is silent are listed with "
-          "their config keys in docs/assumptions.md.")
+          f"encoded by the frozen English teacher. {budget_sentence(ctx)} Bitext methods share one held-out "
+          "split. Assumptions where the paper is silent are listed with their config keys in docs/assumptions.md.")
     return out
-
-
-SECTIONS = (introduction, summary, gap_closed_and_bias, data_efficiency, ot_ablation, per_language, heldout_curves,
-            methods)

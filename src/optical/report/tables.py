@@ -1,7 +1,10 @@
-"""The report's numbers, from per-query (retrieval) and per-sentence (NER) rows.
+"""The report's descriptive numbers, from per-query (retrieval) and per-sentence (NER) rows and the
+training records: seed aggregation, gap closed, data efficiency, ablation, held-out curves, NER F1,
+training budgets and NMT quality.
 
-Every table cell is computed here from the rows that are also saved next to the report, so a reader
-can recompute it; the tests themselves live in :mod:`optical.evaluate.stats`.
+Every table cell is computed here from rows that are also saved next to the report (or read from
+the runs' ``training.json``), so a reader can recompute it; the paired tests are in
+:mod:`optical.report.inference`, the statistics themselves in :mod:`optical.evaluate.stats`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optical import registry
-from optical.evaluate.stats import gap_closed, holm, paired_bootstrap_f1, paired_test
+from optical.evaluate.stats import gap_closed
 from optical.ner.scores import prf
 
 COUNTS = ["correct", "predicted", "gold_entities"]
@@ -29,39 +32,6 @@ def system_table(df: pd.DataFrame) -> pd.DataFrame:
     ps = per_seed_means(df[df.variant == "main"])
     return ps.groupby(["language", "system", "measure"])["value"].agg(
         mean="mean", std=_std, seeds="count", per_seed=lambda v: ", ".join(f"{x:.4f}" for x in v)).reset_index()
-
-
-def _holm_per_measure(comp: pd.DataFrame) -> pd.DataFrame:
-    for col in ("t_pvalue", "perm_pvalue"):
-        comp[col.replace("pvalue", "holm")] = np.nan
-        for _, idx in comp.groupby("measure").groups.items():
-            comp.loc[idx, col.replace("pvalue", "holm")] = holm(comp.loc[idx, col].to_numpy())
-    return comp
-
-
-def comparisons(df: pd.DataFrame, systems: list[str], measures: list[str],
-                baseline: str = registry.BASELINE) -> pd.DataFrame:
-    """Each system against ``baseline`` per language and measure, paired per query on seed-averaged
-    values; p-values Holm-corrected per measure over the family of systems x languages."""
-    main = df[df.variant == "main"]
-    per_query = main.groupby(["language", "system", "measure", "query_id"])["value"].mean()
-    ran = set(per_query.index.droplevel("query_id"))
-    rows = []
-    for lang in sorted(main["language"].unique()) if baseline in systems else []:
-        for system in systems:
-            if system == baseline or (lang, system, measures[0]) not in ran:
-                continue  # the baseline itself, or a system that did not run here (paper setting)
-            for m in measures:
-                a, b = per_query.loc[(lang, system, m)], per_query.loc[(lang, baseline, m)]
-                if set(a.index) != set(b.index):
-                    raise ValueError(f"{lang}/{system} and {lang}/{baseline} were evaluated on different queries")
-                t = paired_test(a.to_numpy(), b.loc[a.index].to_numpy())
-                rows.append({"language": lang, "system": system, "baseline": baseline, "measure": m,
-                             "n_queries": t.n, "mean": t.mean_a, "baseline_mean": t.mean_b, "delta": t.delta,
-                             "ci_low": t.ci_low, "ci_high": t.ci_high, "t_pvalue": t.t_pvalue,
-                             "perm_pvalue": t.perm_pvalue})
-    comp = pd.DataFrame(rows)
-    return _holm_per_measure(comp) if len(comp) else comp
 
 
 def gap_table(df: pd.DataFrame, systems: list[str], measure: str, baseline: str = registry.BASELINE,
@@ -150,27 +120,56 @@ def ner_table(df: pd.DataFrame) -> pd.DataFrame:
                                        "f1_per_seed"])
 
 
-def _counts_per_seed(df: pd.DataFrame) -> list[np.ndarray]:
-    return [g.sort_values("sentence")[COUNTS].to_numpy() for _, g in sorted(df.groupby("seed"))]
+# --- training budgets and NMT quality ---------------------------------------------------------
+
+BUDGET_COLUMNS = ["language", "system", "variant", "seed", "steps", "examples_seen", "wall_s"]
+NMT_COLUMNS = ["language", "direction", "seed", "bleu", "chrf", "train_pairs", "steps", "examples_seen", "wall_s"]
 
 
-def ner_comparisons(df: pd.DataFrame, systems: list[str], baseline: str = registry.BASELINE,
-                    n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Each system against ``baseline`` per target language: paired bootstrap over test sentences on
-    seed-averaged F1; p-values Holm-corrected over the family of systems × languages."""
+def budget_table(budgets: pd.DataFrame, systems: list[str]) -> pd.DataFrame:
+    """Per trained system (in ``systems`` order, then any other) and language, over its main runs:
+    optimiser steps, examples per step (examples seen / steps) and examples seen, each as (min, max)
+    over the runs, the mean wall time over the runs with a benchmark, and the counts of runs and of
+    timed runs. ``budgets``: one row per run (:data:`BUDGET_COLUMNS`, NaN where unrecorded)."""
+    main = budgets[budgets.variant == "main"].astype({"steps": float, "examples_seen": float, "wall_s": float})
+    main = main.assign(per_step=main.examples_seen / main.steps.where(main.steps > 0))
+    order = {s: i for i, s in enumerate(list(systems) + sorted(set(main.system) - set(systems)))}
     rows = []
-    for lang in sorted(set(df.language) - {"en"}):
-        base = df[(df.language == lang) & (df.system == baseline)]
-        for system in systems if not base.empty else []:
-            cur = df[(df.language == lang) & (df.system == system)]
-            if system == baseline or cur.empty:
-                continue
-            t = paired_bootstrap_f1(_counts_per_seed(cur), _counts_per_seed(base), n_resamples=n_resamples,
-                                    seed=seed)
-            rows.append({"language": lang, "system": system, "n_sentences": t.n, "f1": t.f1_a,
-                         "baseline_f1": t.f1_b, "delta": t.delta, "ci_low": t.ci_low, "ci_high": t.ci_high,
-                         "pvalue": t.pvalue})
-    comp = pd.DataFrame(rows)
-    if len(comp):
-        comp["holm"] = holm(comp["pvalue"].to_numpy())
-    return comp
+    for (system, lang), g in sorted(main.groupby(["system", "language"]), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        row = {"system": system, "language": lang, "runs": len(g), "timed_runs": int(g.wall_s.notna().sum()),
+               "wall_s": g.wall_s.mean()}
+        for col in ("steps", "per_step", "examples_seen"):
+            row[f"{col}_min"], row[f"{col}_max"] = g[col].min(), g[col].max()
+        rows.append(row)
+    columns = ["system", "language", "runs", "timed_runs", "wall_s"] + [
+        f"{c}_{e}" for c in ("steps", "per_step", "examples_seen") for e in ("min", "max")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def shared_budget(table: pd.DataFrame, systems: list[str]) -> bool | None:
+    """Whether ``systems`` (those with rows in a :func:`budget_table`) show one budget per language:
+    the same steps and examples per step in every run. None: no recorded budget to compare."""
+    rows = table[table.system.isin(systems)]
+    if rows.empty or rows[["steps_min", "per_step_min"]].isna().any().any():
+        return None
+    for _, g in rows.groupby("language"):
+        for col in ("steps", "per_step"):
+            if g[f"{col}_min"].nunique() > 1 or (g[f"{col}_min"] != g[f"{col}_max"]).any():
+                return False
+    return True
+
+
+def nmt_budgets(nmt: pd.DataFrame) -> pd.DataFrame:
+    """The NMT models' training runs as budget rows (:data:`BUDGET_COLUMNS`), system "NMT model <direction>"."""
+    return pd.DataFrame({"language": nmt.language, "system": "NMT model " + nmt.direction.astype(str),
+                         "variant": "main", "seed": nmt.seed, "steps": nmt.steps, "examples_seen": nmt.examples_seen,
+                         "wall_s": nmt.wall_s}, columns=BUDGET_COLUMNS)
+
+
+def nmt_table(nmt: pd.DataFrame) -> pd.DataFrame:
+    """Per language and direction: held-out BLEU and chrF, mean and std over seeds, and the seeds,
+    training pairs and steps (``nmt``: one row per model, :data:`NMT_COLUMNS`)."""
+    frame = nmt.astype({c: float for c in NMT_COLUMNS[3:]})
+    return frame.groupby(["language", "direction"]).agg(
+        bleu=("bleu", "mean"), bleu_std=("bleu", _std), chrf=("chrf", "mean"), chrf_std=("chrf", _std),
+        seeds=("seed", "count"), train_pairs=("train_pairs", "max"), steps=("steps", "max")).reset_index()
