@@ -45,10 +45,12 @@ class System:
     own_keys: tuple[str, ...] = ()      # bitext methods: the distill.* keys only this method reads
     uses_ot: bool = False               # bitext methods: reads distill.ot (can be in the OT ablation)
     objective: str | None = None        # NER OT alignment: what is moved under the plan (ner.train)
+    gold: bool = False                  # trains on gold information nobody else gets (an upper bound)
 
     @property
     def reference(self) -> bool:
-        return self.kind == REFERENCE
+        """Sees a gold translation or alignment: shown for context, never marked best."""
+        return self.kind == REFERENCE or self.gold
 
     @property
     def student(self) -> bool:
@@ -86,7 +88,7 @@ _RETRIEVAL = [
     System("token_kd_gold", "Token KD, gold alignment (synthetic only)", "student document encoder; ⟨P, C⟩ with "
            "P the generator's true word alignment mapped to sub-words (each student token's mass spread over "
            "the teacher tokens of its translation): an upper bound on alignment quality.", BITEXT,
-           "bitext + the world's word alignment", needs=("bitext", "gold_alignment")),
+           "bitext + the world's word alignment", needs=("bitext", "gold_alignment"), gold=True),
     System("translate_train", "Translate-train", "student document encoder trained with the teacher's ranking "
            "loss on English queries and translated passages (`translate_train`).", TRANSLATED,
            "translated MS MARCO triples (mMARCO-style)", needs=("translate_train",)),
