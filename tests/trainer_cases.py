@@ -50,7 +50,7 @@ def run_case(name: str, fx: Path, out: Path, state: Path | None, **overrides) ->
     """Train ``name`` on the fixtures in ``fx`` into ``out`` with resumable state under ``state``."""
     from optical import registry
     from optical.ner import train as ner_train
-    from optical.train import distill, pretrain, teacher
+    from optical.train import distill, nmt, pretrain, teacher
 
     cfg = dict(TRAINING, **overrides)
     common = dict(seed=3, threads=1, device="cpu", state_dir=str(state) if state else None)
@@ -72,6 +72,10 @@ def run_case(name: str, fx: Path, out: Path, state: Path | None, **overrides) ->
                    ot=ot)
         return distill.distill(name, str(fx / "teacher"), str(fx / "world" / "bitext" / "en-sw.parquet"), str(out),
                                cfg, **common)
+    if name == "nmt":
+        cfg.update(warmup_steps=2, eval_every=4, max_length=24, vocab_size=300, d_model=16, layers=1, heads=2,
+                   ffn_dim=32, num_beams=1, translate_batch_size=16)
+        return nmt.train_nmt(str(fx / "world" / "bitext" / "en-sw.parquet"), str(out), cfg, "xx-en", 10, **common)
     cfg.update(max_length=24)
     if name == "ner_teacher":
         return ner_train.train_teacher(str(fx / "encoder"), str(fx / "ner_en.parquet"), str(out), cfg, **common)
@@ -81,7 +85,7 @@ def run_case(name: str, fx: Path, out: Path, state: Path | None, **overrides) ->
                                        str(out), cfg, **common)
     if name == "ner_ot_aligned":
         return ner_train.train_ot_aligned(str(fx / "ner_teacher"), str(fx / "world" / "bitext" / "en-sw.parquet"),
-                                          str(out), cfg, ot, **common)
+                                          str(out), cfg, ot, "labels", **common)
     raise ValueError(f"no trainer case {name!r}")
 
 

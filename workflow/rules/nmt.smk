@@ -8,13 +8,17 @@ wildcard_constraints:
     direction="xx-en|en-xx",
 
 
+# keys only the translation jobs read: editing them reruns no training
+NMT_TRANSLATION_ONLY = {"keep_titles"}
+
+
 rule nmt_train:
     input:
         bitext="results/data/{lang}/bitext.parquet",
     output:
         directory("results/models/nmt/{direction}/{lang}/seed{seed}"),
     params:
-        cfg=config["nmt"],
+        cfg={k: v for k, v in config["nmt"].items() if k not in NMT_TRANSLATION_ONLY},
         heldout_pairs=config["distill"]["heldout_pairs"],  # the students' held-out split
         state=get_state_dir("nmt"),
         device=config["device"],

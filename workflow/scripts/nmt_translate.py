@@ -4,7 +4,7 @@ setup_logging(snakemake.log[0])
 
 import logging
 
-from optical import io
+from optical import io, models
 from optical.train.nmt import translate_documents, write_translations
 
 inp, p = snakemake.input, snakemake.params
@@ -15,7 +15,8 @@ else:  # query_id, text (the configured query field) -> the language; no title
     t = io.read_parquet(inp.texts, ["query_id", "text"])
     rows = {q: ("", tx) for q, tx in zip(t.column("query_id").to_pylist(), t.column("text").to_pylist())}
 cfg = p.cfg
+models.setup_torch(snakemake.threads, 0, p.device)
 translated = translate_documents(inp.model, rows, cfg["translate_batch_size"], cfg["max_length"], cfg["num_beams"],
-                                 p.device)
+                                 p.device, keep_titles=cfg["keep_titles"] and p.kind == "documents")
 write_translations(snakemake.output[0], translated)
 logging.info("%d %s translated", len(translated), p.kind)

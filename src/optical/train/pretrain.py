@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from optical import io, models
-from optical.train.trainer import TrainState, fingerprint, fit, finish
+from optical import models
+from optical.train.trainer import TrainState, fingerprint, finish, fit, tokenizer_beside_state
 from optical.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
     state = TrainState(state_dir, fingerprint("pretrain", cfg, encoder_cfg, seed, files=list(mono.values())),
                        cfg["checkpoint_every"])
     # the WordPiece vocabulary sees the same smoothed mixture as the model
-    tok = tokenizer_for(state, sampler.next_batch(cfg["tokenizer_sentences"]), encoder_cfg["vocab_size"])
+    sentences = sampler.next_batch(cfg["tokenizer_sentences"])  # drawn on resume too: the sampler's state follows
+    tok = tokenizer_beside_state(state, lambda: models.train_tokenizer(sentences, encoder_cfg["vocab_size"]))
     model = models.build_mlm(len(tok), encoder_cfg).to(dev)
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=cfg["mask_prob"], return_tensors="pt")
     torch.manual_seed(seed)  # the collator draws its masks from torch's global generator
@@ -84,23 +85,6 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
     record = fit(model, step_loss, sampler, cfg, stage="pretrain", state=state)
     record.update(vocab_size=len(tok), probs=probs)
     return finish(model, tok, out_dir, record, state)
-
-
-def tokenizer_for(state: TrainState, sentences: list[str], vocab_size: int):
-    """A WordPiece tokenizer trained on ``sentences``, kept beside the resumable state: the trainer
-    of ``tokenizers`` breaks ties in random order, so a resumed run must reuse the vocabulary its
-    saved weights were trained with rather than learn a new one."""
-    saved = state.dir / "tokenizer" if state.dir is not None else None
-    marker = saved / "FINGERPRINT" if saved is not None else None
-    if marker is not None and marker.exists() and marker.read_text() == state.fingerprint:
-        log.info("reusing the tokenizer of the interrupted run (%s)", saved)
-        return models.load_tokenizer(saved)
-    tok = models.train_tokenizer(sentences, vocab_size)
-    if saved is not None:
-        with io.atomic_dir(saved) as tmp:
-            tok.save_pretrained(tmp)
-            (tmp / "FINGERPRINT").write_text(state.fingerprint)
-    return tok
 
 
 def masked_lm_loss(model, input_ids, labels, pad_id):

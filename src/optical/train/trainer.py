@@ -130,6 +130,23 @@ class TrainState:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def tokenizer_beside_state(state: TrainState, train_tokenizer: Callable[[], object]):
+    """The tokenizer ``train_tokenizer()`` makes, kept beside the resumable state: the trainers of
+    ``tokenizers`` may break ties in random order, so a resumed run must reuse the vocabulary its
+    saved weights were trained with rather than learn a new one."""
+    saved = state.dir / "tokenizer" if state.dir is not None else None
+    marker = saved / "FINGERPRINT" if saved is not None else None
+    if marker is not None and marker.exists() and marker.read_text() == state.fingerprint:
+        log.info("reusing the tokenizer of the interrupted run (%s)", saved)
+        return models.load_tokenizer(saved)
+    tok = train_tokenizer()
+    if saved is not None:
+        with io.atomic_dir(saved) as tmp:
+            tok.save_pretrained(tmp)
+            (tmp / "FINGERPRINT").write_text(state.fingerprint)
+    return tok
+
+
 # --- the loop ------------------------------------------------------------------------------
 
 def lr_schedule(opt, cfg: dict):
