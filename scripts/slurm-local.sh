@@ -264,6 +264,18 @@ cmd_down() {
   stop_pidfile "$SLURMD_PID" slurmd
   stop_pidfile "$CTLD_PID" slurmctld
   stop_pidfile "$MUNGE_PID" munged
+  # With our slurm.conf left behind and no slurmctld, every `scontrol show config` waits ~9 s for
+  # the dead controller, and the SLURM executor plugin runs it whenever Snakemake starts: remove
+  # the file we wrote (restoring one that was there before), so later runs start at full speed.
+  if [[ -f $CONF ]] && ours "$CONF"; then
+    rm -f "$CONF"
+    [[ -f $CONF.bak ]] && ! ours "$CONF.bak" && mv "$CONF.bak" "$CONF"
+    log "removed our $CONF"
+  fi
+}
+
+ours() { # a slurm.conf this script wrote
+  head -n1 "$1" | grep -q '^# Written by slurm-local.sh'
 }
 
 case ${1:-} in

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -38,7 +39,7 @@ def _skip_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def slurm_cluster():
     reason = _skip_reason()
     if reason:
@@ -84,3 +85,16 @@ def test_tiny_pipeline_through_slurm_equals_the_local_run(slurm_cluster, tiny_cl
     local = pq.read_table(tiny_clean_run / "results" / "report" / "metrics.parquet")
     remote = pq.read_table(work / "results" / "report" / "metrics.parquet")
     assert local.equals(remote)
+
+
+def test_teardown_leaves_no_slurm_conf_that_stalls_snakemake():
+    """Run after the cluster test's teardown: with our slurm.conf left behind and no controller,
+    `scontrol show config` waits about 9 s, and the SLURM executor plugin calls it whenever
+    Snakemake starts."""
+    conf = Path("/etc/slurm/slurm.conf")
+    if conf.exists():
+        assert not conf.read_text().startswith("# Written by slurm-local.sh"), "slurm-local.sh down left its conf"
+    if shutil.which("scontrol"):
+        t = time.perf_counter()
+        subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=60)
+        assert time.perf_counter() - t < 3.0
