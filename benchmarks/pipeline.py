@@ -3,10 +3,13 @@
     python benchmarks/pipeline.py [--workdir DIR] [--skip-cold] [--stages-only]
 
 1. cold ``snakemake --cores 2`` of config/config.yaml in a fresh copy of the workflow;
-2. a second run with nothing changed (target <= 3 s, no job);
+2. reruns with nothing changed (target <= 3 s, no job): the median of 5;
 3. which jobs a changed distillation key reruns (dry run);
-4. one training step of each bitext method (teacher fwd + student fwd/bwd + loss + AdamW), batch 32, length 64;
-5. wall time and peak memory per stage from Snakemake's ``benchmark:`` files.
+4. one training step of each bitext method (teacher fwd + student fwd/bwd + loss + AdamW), batch 32, length 64,
+   and the OT solve alone (POT ``solve_batch``) on the same shapes;
+5. per stage, from Snakemake's ``benchmark:`` files (every rule has one): jobs, wall and CPU seconds, peak
+   RSS, and the start-up share: each job's Python start-up (interpreter + the imports of its script,
+   measured once per script in a fresh process) times the jobs, over the stage's wall time.
 """
 
 from __future__ import annotations
@@ -41,19 +44,49 @@ def copy_workflow(dest: Path) -> None:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
 
 
-def stage_table(workdir: Path) -> list[tuple[str, int, float, float]]:
-    """(rule, jobs, summed wall s, max peak RSS MiB) from results/benchmarks/**.tsv."""
-    acc: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0])
+def stage_table(workdir: Path) -> list[tuple[str, int, float, float, float]]:
+    """(rule, jobs, summed wall s, summed CPU s, max peak RSS MiB) from results/benchmarks/<rule>/**.tsv."""
+    acc: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for f in sorted((workdir / "results" / "benchmarks").rglob("*.tsv")):
-        rel = f.relative_to(workdir / "results" / "benchmarks")
-        rule = rel.parts[0].removesuffix(".tsv")
+        rule = f.relative_to(workdir / "results" / "benchmarks").parts[0].removesuffix(".tsv")
         with open(f) as fh:
             row = next(csv.DictReader(fh, delimiter="\t"))
         a = acc[rule]
         a[0] += 1
         a[1] += float(row["s"])
-        a[2] = max(a[2], float(row["max_rss"]) if row["max_rss"] not in ("NA", "-") else 0.0)
+        a[2] += _number(row.get("cpu_time"))
+        a[3] = max(a[3], _number(row.get("max_rss")))
     return [(r, *v) for r, v in sorted(acc.items())]
+
+
+def _number(value) -> float:
+    return float(value) if value not in (None, "", "NA", "-") else 0.0
+
+
+def startup_seconds(script: Path) -> float:
+    """Wall seconds of a fresh interpreter importing everything ``script`` imports (median of 3)."""
+    from optical.workflow import import_closure
+    stmt = "; ".join(f"import {m}" for m in import_closure(script)) or "pass"
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", stmt], check=True)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[1]
+
+
+def rule_scripts() -> dict[str, Path]:
+    """rule name -> its script, from the rule files (``rule <name>:`` ... ``script: "../scripts/x.py"``)."""
+    out = {}
+    for f in (ROOT / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"(?m)^\s*rule ", f.read_text())[1:]:
+            name = re.match(r"(\w+):", block)
+            script = re.search(r'"\.\./scripts/(\w+)\.py"', block)
+            if name and script:
+                out[name.group(1)] = ROOT / "workflow" / "scripts" / f"{script.group(1)}.py"
+    from optical import registry  # the distillation rules are made in a loop: distill_<method>
+    out.update({f"distill_{m}": ROOT / "workflow" / "scripts" / "distill.py" for m in registry.names(registry.BITEXT)})
+    return out
 
 
 def step_ms(method: str = "optical", steps: int = 20) -> float:
@@ -98,6 +131,29 @@ def step_ms(method: str = "optical", steps: int = 20) -> float:
     return 1000 * times[len(times) // 2]
 
 
+def ot_loss_ms(steps: int = 20) -> float:
+    """Median wall time of OPTICAL's loss alone (POT batched log-Sinkhorn plan + <P, C> + backward to
+    the vectors) at the step's shapes: 32 pairs x 64 tokens x the teacher's dimension."""
+    import torch
+
+    from optical.transport import ot_distill_loss
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    torch.set_num_threads(2)
+    ot, dim = cfg["distill"]["ot"], cfg["teacher"]["dim"]
+    teacher = torch.nn.functional.normalize(torch.randn(32, 64, dim), dim=-1)
+    mask = torch.ones(32, 64, dtype=torch.bool)
+    times = []
+    for i in range(steps + 3):
+        student = torch.randn(32, 64, dim, requires_grad=True)
+        t = time.perf_counter()
+        loss, _ = ot_distill_loss(student, mask, teacher, mask, ot["reg"], ot["max_iter"], ot["tol"])
+        loss.backward()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    return 1000 * sorted(times)[len(times) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", type=Path, help="reuse this directory (default: a fresh temp dir)")
@@ -109,8 +165,12 @@ def main() -> None:
         print_stages(work)
         return
     from optical import registry
-    for method in registry.names(registry.BITEXT):
-        print(f"{method} step, batch 32, length 64, 2 threads: {step_ms(method):.1f} ms (median)")
+    steps = {method: step_ms(method) for method in registry.names(registry.BITEXT)}
+    for method, ms in steps.items():
+        print(f"{method} step, batch 32, length 64, 2 threads: {ms:.1f} ms (median)")
+    ot = ot_loss_ms()
+    print(f"OPTICAL's loss alone (POT plan + <P, C> + backward), same shapes: {ot:.1f} ms, "
+          f"{ot / steps['optical']:.0%} of its step")
     if args.skip_cold:
         return
     if not (work / "Snakefile").exists():
@@ -120,9 +180,12 @@ def main() -> None:
     if out.returncode:
         sys.exit(out.stderr[-3000:])
     print(f"cold run: {cold:.1f} s ({cold / 60:.2f} min)")
-    noop, out = run(sm, work)
+    noops = []
+    for _ in range(5):
+        noop, out = run(sm, work)
+        noops.append(noop)
     jobs = re.findall(r"^total\s+(\d+)$", out.stdout + out.stderr, flags=re.M)
-    print(f"no-op rerun: {noop:.2f} s, jobs run: {jobs[0] if jobs else 0}")
+    print(f"no-op rerun: {sorted(noops)[2]:.2f} s (median of 5), jobs run: {jobs[0] if jobs else 0}")
     cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
     changed = copy.deepcopy(cfg)
     changed["distill"]["lr"] *= 2
@@ -135,9 +198,18 @@ def main() -> None:
 
 
 def print_stages(work: Path) -> None:
-    print("\n| stage | jobs | wall s (sum) | wall s (mean) | peak RSS MiB (max) |\n|---|---|---|---|---|")
-    for rule, n, s, rss in stage_table(work):
-        print(f"| {rule} | {n} | {s:.1f} | {s / n:.1f} | {rss:.0f} |")
+    scripts, startup = rule_scripts(), {}
+    print("\n| stage | jobs | wall s (sum) | wall s (mean) | CPU s (sum) | peak RSS MiB (max) | start-up share |"
+          "\n|---|---|---|---|---|---|---|")
+    total = [0, 0.0, 0.0, 0.0]
+    for rule, n, wall, cpu, rss in stage_table(work):
+        script = scripts.get(rule)
+        if script is not None and script not in startup:
+            startup[script] = startup_seconds(script)
+        share = f"{min(1.0, n * startup[script] / wall):.0%}" if script is not None and wall else "–"
+        print(f"| {rule} | {n} | {wall:.1f} | {wall / n:.1f} | {cpu:.1f} | {rss:.0f} | {share} |")
+        total = [total[0] + n, total[1] + wall, total[2] + cpu, total[3] + (n * startup.get(script, 0.0))]
+    print(f"| all | {total[0]} | {total[1]:.1f} | | {total[2]:.1f} | | {total[3] / max(total[1], 1e-9):.0%} |")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ rule teacher_data:
         code=code("teacher_data"),
     log:
         "logs/teacher_data.log",
+    benchmark:
+        "results/benchmarks/teacher_data.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -67,6 +69,8 @@ rule translate_train_data:
         code=code("teacher_data"),
     log:
         "logs/translate_train_data/{lang}.log",
+    benchmark:
+        "results/benchmarks/translate_train_data/{lang}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -86,6 +90,8 @@ rule collection:
         code=code("collection"),
     log:
         "logs/collection/{lang}.log",
+    benchmark:
+        "results/benchmarks/collection/{lang}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -103,6 +109,8 @@ rule bitext:
         code=code("bitext"),
     log:
         "logs/bitext/{lang}.log",
+    benchmark:
+        "results/benchmarks/bitext/{lang}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -127,6 +135,8 @@ rule candidates:
         code=code("candidates"),
     log:
         "logs/candidates/{lang}.log",
+    benchmark:
+        "results/benchmarks/candidates/{lang}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:

@@ -17,7 +17,7 @@ if not SYNTHETIC:
         log:
             "logs/download/wikiclir.log",
         benchmark:
-            "results/benchmarks/download/wikiclir.tsv"
+            "results/benchmarks/download_wikiclir.tsv"
         conda:
             "../../envs/optical.yaml"
         script:
@@ -35,7 +35,7 @@ if not SYNTHETIC:
         log:
             "logs/download/msmarco.log",
         benchmark:
-            "results/benchmarks/download/msmarco.tsv"
+            "results/benchmarks/download_msmarco.tsv"
         conda:
             "../../envs/optical.yaml"
         script:
@@ -53,7 +53,7 @@ if not SYNTHETIC:
         log:
             "logs/download/mmarco/{lang}.log",
         benchmark:
-            "results/benchmarks/download/mmarco/{lang}.tsv"
+            "results/benchmarks/download_mmarco/{lang}.tsv"
         conda:
             "../../envs/optical.yaml"
         script:
@@ -75,7 +75,7 @@ if not SYNTHETIC:
         log:
             "logs/download/bitext/{lang}.log",
         benchmark:
-            "results/benchmarks/download/bitext/{lang}.tsv"
+            "results/benchmarks/download_bitext/{lang}.tsv"
         conda:
             "../../envs/optical.yaml"
         script:
@@ -96,7 +96,7 @@ if not SYNTHETIC:
         log:
             "logs/download/encoder.log",
         benchmark:
-            "results/benchmarks/download/encoder.tsv"
+            "results/benchmarks/download_encoder.tsv"
         conda:
             "../../envs/optical.yaml"
         script:

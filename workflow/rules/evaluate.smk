@@ -17,6 +17,8 @@ rule bm25:
         system="|".join(BM25_SYSTEMS) or "none",
     log:
         "logs/bm25/{lang}/{system}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/bm25/{lang}/{system}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -59,6 +61,8 @@ rule evaluate:
         code=code("evaluate"),
     log:
         "logs/evaluate/{lang}/{system}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{lang}/{system}/{variant}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:

@@ -22,6 +22,8 @@ if NER_LANGS and SYNTHETIC:
             code=code("ner_world"),
         log:
             "logs/ner/world.log",
+        benchmark:
+            "results/benchmarks/ner_world.tsv"
         conda:
             "../../envs/optical.yaml"
         script:
@@ -38,6 +40,8 @@ rule ner_data:
         code=code("ner_data"),
     log:
         "logs/ner/data/{nlang}.log",
+    benchmark:
+        "results/benchmarks/ner_data/{nlang}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -62,7 +66,7 @@ rule ner_teacher:
     log:
         "logs/ner/teacher/seed{seed}.log",
     benchmark:
-        "results/benchmarks/ner/teacher/seed{seed}.tsv"
+        "results/benchmarks/ner_teacher/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -87,7 +91,7 @@ rule ner_teacher_student:
     log:
         "logs/ner/teacher_student/{nlang}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/ner/teacher_student/{nlang}/seed{seed}.tsv"
+        "results/benchmarks/ner_teacher_student/{nlang}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -115,7 +119,7 @@ rule ner_ot_aligned:
     log:
         "logs/ner/{nsystem}/{nlang}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/ner/{nsystem}/{nlang}/seed{seed}.tsv"
+        "results/benchmarks/ner_ot_aligned/{nsystem}/{nlang}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -138,6 +142,8 @@ rule ner_evaluate:
         gpu=GPU,
     log:
         "logs/ner/evaluate/{nlang}/{nsystem}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/ner_evaluate/{nlang}/{nsystem}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:

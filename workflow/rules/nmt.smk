@@ -54,7 +54,7 @@ rule nmt_translate_documents:
     log:
         "logs/nmt_translate/{lang}/seed{seed}.documents.log",
     benchmark:
-        "results/benchmarks/nmt_translate/{lang}/seed{seed}.documents.tsv"
+        "results/benchmarks/nmt_translate_documents/{lang}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
@@ -78,7 +78,7 @@ rule nmt_translate_queries:
     log:
         "logs/nmt_translate/{lang}/seed{seed}.queries.log",
     benchmark:
-        "results/benchmarks/nmt_translate/{lang}/seed{seed}.queries.tsv"
+        "results/benchmarks/nmt_translate_queries/{lang}/seed{seed}.tsv"
     conda:
         "../../envs/optical.yaml"
     script:

@@ -79,6 +79,8 @@ rule report:
     localrule: True
     log:
         "logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     conda:
         "../../envs/optical.yaml"
     script:
