@@ -295,7 +295,7 @@ def test_paper_config_plans_the_full_real_dag(tmp_path, paper_config):
     assert counts["ner_teacher_student"] == len(ner["languages"]) * n_seed
     n_ot = sum(1 for s in ner["systems"] if s.startswith("ot_aligned"))
     assert counts["ner_ot_aligned"] == n_ot * len(with_bitext) * n_seed
-    assert counts["ner_evaluate"] == (2 * len(ner["languages"]) + len(with_bitext) + 1) * n_seed
+    assert counts["ner_evaluate"] == (2 * len(ner["languages"]) + n_ot * len(with_bitext) + 1) * n_seed
 
 
 @pytest.mark.slow
