@@ -228,3 +228,24 @@ def test_a_directory_that_is_not_a_marian_model_is_an_input_error(trained, tmp_p
     (hollow / "model.safetensors").write_bytes((trained[0] / "model.safetensors").read_bytes())
     with pytest.raises(InputError, match="cannot load the tokenizer"):
         nmt.translate(hollow, ["x"], device="cpu")
+
+
+def test_a_pretrained_model_is_adopted_with_the_same_heldout_scores(bitext, trained, tmp_path):
+    """The paper setting may name a pretrained Marian model (opus-mt) instead of training one: it is
+    saved as the language's NMT model with a record whose held-out scores are measured on the same
+    held-out pairs as a trained model's."""
+    from optical.data.download import hub_snapshot
+    trained_dir, record = trained[0], trained[1]
+    path, origin = hub_snapshot(None, "main", str(trained_dir), None, "NMT model", "languages.sw.nmt_models")
+    adopted = nmt.adopt_pretrained(path, str(tmp_path / "adopted"), bitext, TINY, "xx-en", HELDOUT, origin,
+                                   device="cpu")
+    assert adopted["origin"] == f"local {trained_dir}" and adopted["steps"] == 0
+    assert adopted["heldout_bleu"] == pytest.approx(record["heldout_bleu"])
+    assert adopted["heldout_chrf"] == pytest.approx(record["heldout_chrf"])
+    assert json.loads((tmp_path / "adopted" / "training.json").read_text())["direction"] == "xx-en"
+
+
+def test_a_pretrained_model_that_is_not_a_model_directory_is_an_error(tmp_path):
+    from optical.data.download import hub_snapshot
+    with pytest.raises(InputError, match="no config.json"):
+        hub_snapshot(None, "main", str(tmp_path), None, "NMT model", "languages.sw.nmt_models.xx-en.local_path")

@@ -1,6 +1,7 @@
 """The paper setting, offline: every downloader and loader on fixtures in the real formats, the full
 real DAG planned, a fixture-pointed run end to end, and downloads failing cleanly without network."""
 
+import copy
 import json
 import os
 import re
@@ -230,6 +231,9 @@ def _offline(code: str, tmp_path) -> str:
     ("fetch_irds('home', ['mmarco/v2/vi/train'], 'm/out.json', 'mMARCO')", "mMARCO", "data.ir_datasets_home"),
     ("fetch_encoder('m/out', 'bert-base-multilingual-cased', cache_dir='hf')", "encoder bert-base-multilingual-cased",
      "encoder.local_path"),
+    ("hub_snapshot('Helsinki-NLP/opus-mt-swc-en', 'main', None, 'hf', 'NMT model xx-en for sw', "
+     "'languages.sw.nmt_models.xx-en.local_path')", "NMT model xx-en for sw Helsinki-NLP/opus-mt-swc-en",
+     "languages.sw.nmt_models.xx-en.local_path"),
 ])
 def test_download_without_network_names_source_and_local_key(tmp_path, call, source, key):
     out = _offline(call, tmp_path)
@@ -296,6 +300,22 @@ def test_paper_config_plans_the_full_real_dag(tmp_path, paper_config):
     n_ot = sum(1 for s in ner["systems"] if s.startswith("ot_aligned"))
     assert counts["ner_ot_aligned"] == n_ot * len(with_bitext) * n_seed
     assert counts["ner_evaluate"] == (2 * len(ner["languages"]) + n_ot * len(with_bitext) + 1) * n_seed
+
+
+@pytest.mark.slow
+def test_a_pretrained_nmt_model_replaces_training_for_its_language_and_direction(tmp_path, paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["languages"]["sw"]["nmt_models"] = {"xx-en": {"hub_id": "Helsinki-NLP/opus-mt-swc-en", "revision": "main",
+                                                      "local_path": None}}
+    (tmp_path / "paper.yaml").write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--configfile",
+                          str(tmp_path / "paper.yaml"), "--directory", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts, n_seed = _job_counts(out.stdout), len(cfg["seeds"])
+    assert counts["nmt_pretrained"] == 1  # one model serves every seed
+    assert counts["nmt_train"] == len(cfg["languages"]) * (2 * n_seed + 1) - n_seed
+    assert "resources/models/nmt/xx-en/sw" in out.stdout + out.stderr
 
 
 @pytest.mark.slow

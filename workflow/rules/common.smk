@@ -199,11 +199,25 @@ def nmt_runs():
     return runs
 
 
+def pretrained_nmt(lang, direction):
+    """Paper setting: a pretrained Marian model (e.g. opus-mt) configured for ``lang`` and ``direction``
+    instead of training one (languages.<code>.nmt_models.<direction>), else None."""
+    return config["languages"][lang].get("nmt_models", {}).get(direction)
+
+
+def nmt_model_dir(lang, direction, seed):
+    if pretrained_nmt(lang, direction):
+        return f"{RESOURCES}/models/nmt/{direction}/{lang}"  # one model for every seed
+    return f"results/models/nmt/{direction}/{lang}/seed{seed}"
+
+
 def nmt_dir(run):
-    return f"results/models/nmt/{run['direction']}/{run['language']}/seed{run['seed']}"
+    return nmt_model_dir(run["language"], run["direction"], run["seed"])
 
 
 def nmt_benchmark_file(run):
+    if pretrained_nmt(run["language"], run["direction"]):
+        return f"results/benchmarks/nmt_pretrained/{run['direction']}/{run['language']}.tsv"
     return f"results/benchmarks/nmt_train/{run['direction']}/{run['language']}/seed{run['seed']}.tsv"
 
 

@@ -1,7 +1,8 @@
 # The NMT baseline: Marian models trained from scratch on exactly the bitext the students get (the
 # same training split), per language, direction and seed. xx-en translates the documents into
 # English (nmt_translate_test); en-xx translates the queries into the language (bm25_nmt, and with
-# seed 0 the bm25_nmt candidate list).
+# seed 0 the bm25_nmt candidate list). In the paper setting a language and direction may name a
+# pretrained Marian model instead (languages.<code>.nmt_models: opus-mt from the hub, or a local copy).
 
 
 wildcard_constraints:
@@ -37,9 +38,35 @@ rule nmt_train:
         "../scripts/nmt_train.py"
 
 
+if not SYNTHETIC:
+
+    rule nmt_pretrained:
+        input:
+            bitext="results/data/{lang}/bitext.parquet",  # its held-out pairs score the model
+            local=lambda w: local_copies(pretrained_nmt(w.lang, w.direction).get("local_path")),
+        output:
+            directory(f"{RESOURCES}/models/nmt/{{direction}}/{{lang}}"),
+        params:
+            spec=lambda w: pretrained_nmt(w.lang, w.direction),
+            cfg={k: v for k, v in config["nmt"].items() if k not in NMT_TRANSLATION_ONLY},
+            heldout_pairs=config["distill"]["heldout_pairs"],
+            hf_home=f"{RESOURCES}/huggingface",
+            device=config["device"],
+            code=code("nmt_pretrained"),
+        localrule: True  # downloads run on the submitting host
+        log:
+            "logs/nmt_pretrained/{direction}/{lang}.log",
+        benchmark:
+            "results/benchmarks/nmt_pretrained/{direction}/{lang}.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/nmt_pretrained.py"
+
+
 rule nmt_translate_documents:
     input:
-        model="results/models/nmt/xx-en/{lang}/seed{seed}",
+        model=lambda w: nmt_model_dir(w.lang, "xx-en", w.seed),
         texts="results/data/{lang}/docs.parquet",
     output:
         nmt_translations("{lang}", "{seed}", "documents"),
@@ -63,7 +90,7 @@ rule nmt_translate_documents:
 
 rule nmt_translate_queries:
     input:
-        model="results/models/nmt/en-xx/{lang}/seed{seed}",
+        model=lambda w: nmt_model_dir(w.lang, "en-xx", w.seed),
         texts="results/data/{lang}/queries.parquet",
     output:
         nmt_translations("{lang}", "{seed}", "queries"),

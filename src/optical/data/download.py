@@ -341,28 +341,34 @@ def fetch_bitext(out: str | Path, lang: str, spec: dict, cache_dir: str | Path, 
 
 # --- encoder ------------------------------------------------------------------------------
 
+def hub_snapshot(hub_id: str | None, revision: str, local_path: str | None, cache_dir, what: str,
+                 local_key: str) -> tuple[Path, str]:
+    """(directory, origin) of a model: ``local_path`` as it is, else a snapshot of ``hub_id`` from the
+    Hugging Face hub; an unreachable hub is a :class:`DownloadError` naming ``local_key``."""
+    if local_path is not None:
+        path = Path(local_path)
+        if not (path / "config.json").exists():
+            raise InputError(path, "not a model directory (no config.json)",
+                             f"point {local_key} at a directory written by save_pretrained")
+        return path, f"local {local_path}"
+    from huggingface_hub import snapshot_download
+    try:
+        path = Path(snapshot_download(hub_id, revision=revision, cache_dir=cache_dir, allow_patterns=HUB_PATTERNS))
+    except Exception as e:  # offline, unreachable hub, unknown repo or revision
+        raise DownloadError(f"{what} {hub_id}@{revision}", f"https://huggingface.co/{hub_id}", e, local_key,
+                            "a directory written by save_pretrained, e.g. a snapshot copied from a machine with "
+                            "internet") from e
+    return path, f"hub {hub_id}@{revision}"
+
+
 def fetch_encoder(out_dir: str | Path, hub_id: str, revision: str = "main", local_path: str | None = None,
                   cache_dir: str | Path | None = None) -> dict:
     """A multilingual encoder as a plain model directory (config, safetensors, tokenizer)."""
     from transformers import AutoModel, AutoTokenizer
 
-    from optical import models  # torch: only the encoder download needs it
+    from optical import models  # torch: only the model downloads need it
 
-    if local_path is not None:
-        path, origin = Path(local_path), f"local {local_path}"
-        if not (path / "config.json").exists():
-            raise InputError(path, "not a model directory (no config.json)",
-                             "point encoder.local_path at a directory written by save_pretrained")
-    else:
-        from huggingface_hub import snapshot_download
-        try:
-            path = Path(snapshot_download(hub_id, revision=revision, cache_dir=cache_dir,
-                                          allow_patterns=HUB_PATTERNS))
-        except Exception as e:  # offline, unreachable hub, unknown repo or revision
-            raise DownloadError(f"encoder {hub_id}@{revision}", f"https://huggingface.co/{hub_id}", e,
-                                "encoder.local_path", "a directory written by save_pretrained, e.g. a "
-                                "snapshot copied from a machine with internet") from e
-        origin = f"hub {hub_id}@{revision}"
+    path, origin = hub_snapshot(hub_id, revision, local_path, cache_dir, "encoder", "encoder.local_path")
     try:
         tok = AutoTokenizer.from_pretrained(str(path))
         model = AutoModel.from_pretrained(str(path), add_pooling_layer=False)

@@ -26,7 +26,8 @@ import torch
 from optical import io, models
 from optical.data.bitext import read_split
 from optical.errors import InputError
-from optical.train.trainer import EpochSampler, TrainState, fingerprint, finish, fit, tokenizer_beside_state
+from optical.train.trainer import (TRAINING_FILE, EpochSampler, TrainState, fingerprint, finish, fit,
+                                   tokenizer_beside_state)
 
 log = logging.getLogger(__name__)
 
@@ -272,3 +273,19 @@ def write_translated_documents(path, rows: Mapping[str, tuple[str, str]]) -> Non
 def write_translated_queries(path, rows: Mapping[str, tuple[str, str]]) -> None:
     """Translated queries: ``query_id<TAB>title<TAB>first_sent``."""
     write_translations(path, rows)
+
+
+def adopt_pretrained(model_dir, out_dir: str, bitext_path: str, cfg: dict, direction: str, heldout_pairs: int,
+                     origin: str, device: str = "auto") -> dict:
+    """A pretrained Marian model (e.g. opus-mt) as this language's NMT model: saved to ``out_dir`` with
+    a training record like a trained model's (no training steps), its BLEU and chrF measured on the
+    same held-out pairs as every model trained here."""
+    en, xx, held, _ = read_split(bitext_path, heldout_pairs, None)
+    sources, targets = sources_and_targets(en, xx, direction, bitext_path)
+    model, tok, dev = load_marian(model_dir, device)
+    with torch.no_grad():
+        scores = heldout_scores(model, tok, [sources[i] for i in held], [targets[i] for i in held], cfg, dev)
+    record = {"direction": direction, "origin": origin, "steps": 0, "examples_seen": 0, "train_pairs": 0,
+              "heldout_pairs": int(len(held)), "heldout_curve": [], **scores}
+    models.save_model_dir(model, tok, out_dir, {TRAINING_FILE: record})
+    return record
