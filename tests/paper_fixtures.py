@@ -7,7 +7,9 @@ synthetic world so their content is meaningful (retrieval works on it):
   exactly where ir_datasets caches them;
 - ``mtdata-<lang>/``: what ``mtdata get -l eng-<x> --merge -o dir`` writes (``train.eng``, ...);
 - ``encoder/``: a tiny multilingual BERT written with ``save_pretrained`` (tokenizer trained here);
-- ``translations/``: translated queries and documents (WikiCLIR layouts).
+- ``translations/``: translated queries and documents (WikiCLIR layouts);
+- ``own-collection/``: the sw collection in the own-collection formats (queries TSV, documents JSON
+  Lines, TREC qrels), which the paper test config evaluates as a language WikiCLIR lacks ("ny").
 """
 
 from __future__ import annotations
@@ -80,12 +82,31 @@ def write_paper_fixtures(root: Path, default_config: dict) -> dict:
     from optical.ner.world import NerSpec, write_ner_world
     write_ner_world(WorldSpec.from_config(world_cfg), NerSpec.from_config(PANX_WORLD), root / "panx", ["sw", "vi"])
 
+    own = write_own_collection(tree, root / "own-collection", "sw")
     encoder = root / "encoder"
     write_tiny_encoder(encoder, [world / "mono" / f"{l}.txt" for l in ("en", "sw", "vi")])
     return {"root": root, "world": world, "tree": tree, "panx": root / "panx", "archive": archive, "archive_md5": md5(archive),
             "irds": irds, "bitext": bitext, "encoder": encoder,
             "query_translations": {l: world / "translations" / f"wiki_en.{l}.queries" for l in ("sw", "vi")},
-            "doc_translations": {l: world / "translations" / f"wiki_{l}.en.documents" for l in ("sw", "vi")}}
+            "doc_translations": {l: world / "translations" / f"wiki_{l}.en.documents" for l in ("sw", "vi")},
+            "own_collection": own}
+
+
+def write_own_collection(tree: Path, out: Path, lang: str) -> dict:
+    """A WikiCLIR language's queries, documents and qrels in the own-collection formats."""
+    import json
+    from optical.data.wikiclir import WIKICLIR_DIRS
+    out.mkdir(parents=True)
+    d = tree / WIKICLIR_DIRS[lang]
+    rels = [line.split() for line in (d / f"en2{lang}.rel").read_text().splitlines()]
+    judged = {q for q, _, _ in rels}  # ir_datasets' wikiclir/<lang> has the queries its qrels judge
+    queries = [line.split("\t") for line in (tree / "english" / "wiki_en.queries").read_text().splitlines()]
+    io.write_lines(out / "queries.tsv", (f"{q}\t{first}" for q, _, first in queries if q in judged))
+    docs = [line.split("\t") for line in (d / f"wiki_{lang}.documents").read_text().splitlines()]
+    io.write_lines(out / "documents.jsonl", (json.dumps({"doc_id": i, "title": ti, "text": tx}) for i, ti, tx in docs))
+    io.write_lines(out / "qrels.txt", (f"{q} 0 {doc} {g}" for q, doc, g in rels))
+    return {"queries": str(out / "queries.tsv"), "documents": str(out / "documents.jsonl"),
+            "qrels": str(out / "qrels.txt")}
 
 
 def write_tiny_encoder(out: Path, text_files: list[Path]) -> None:
@@ -120,6 +141,8 @@ def paper_test_config(paper_config: dict, fx: dict, **overrides) -> dict:
             "query_translations": str(fx["query_translations"][lang]),
             "doc_translations": str(fx["doc_translations"][lang]) if lang == "vi" else None,
         }
+    # a language WikiCLIR lacks, on its own collection (sw's data in the own-collection formats)
+    cfg["languages"]["ny"] = dict(cfg["languages"]["sw"], collection=fx["own_collection"])
     cfg["seeds"] = [1]
     cfg["systems"] = ["random", "bm25", "direct", "optical", "nmt_translate_test", "bm25_nmt", "translate_train",
                       "translate_test_oracle"]

@@ -98,7 +98,13 @@ DEFAULT_CASES = [
     ("unknown top-level key", {"teacher_steps": 5}, "", "'teacher_steps' was unexpected"),
     ("unknown nested key (typo)", {"distill.ot.regularisation": 0.1}, "distill.ot", "'regularisation' was unexpected"),
     ("wrong type", {"distill.steps": "many"}, "distill.steps", "'many' is not of type 'integer'"),
-    ("unknown language", {"languages.xx": {"bitext_pairs": 10}}, "languages", "'xx' is not one of"),
+    ("malformed language code", {"languages.Swahili": {"bitext_pairs": 10}}, "languages",
+     "'Swahili' does not match"),
+    ("language the world lacks", {"languages.xx": {"bitext_pairs": 10}}, "languages.xx",
+     "is not a language of the synthetic world"),
+    ("own collection in the synthetic world", {"languages.sw.collection": {"queries": "q", "documents": "d",
+                                                                          "qrels": "r"}},
+     "languages.sw", "'collection' should not be valid"),
     ("zero bitext", {"languages.sw.bitext_pairs": 0}, "languages.sw.bitext_pairs", "0 is less than the minimum of 1"),
     ("negative learning rate", {"teacher.lr": -0.1}, "teacher.lr", "less than or equal to the minimum of 0"),
     ("unknown system", {"systems": ["direct", "magic"]}, "systems", "unknown system(s) ['magic']"),
@@ -207,6 +213,11 @@ PAPER_CASES = [
      "languages.sw.query_translations", "bm25_translated"),
     ("a gold-translated candidate list without translated queries", {"candidates.other_lists": ["bm25_translated"]},
      "languages.sw.query_translations", "bm25_translated"),
+    ("a language WikiCLIR lacks, without its own collection", {"languages.ny": {
+        "bitext_pairs": 10, "bitext": {"local_src": "a.en", "local_tgt": "a.ny"}}}, "languages.ny",
+     "'ny' is not a WikiCLIR language"),
+    ("own collection without qrels", {"languages.sw.collection": {"queries": "q.tsv", "documents": "d.tsv"}},
+     "languages.sw.collection", "'qrels' is a required property"),
     ("the gold word alignment outside the synthetic world", {"systems": ["direct", "token_kd_gold"]}, "systems",
      "only the synthetic world has"),
     ("translate-test without any translated documents", {"systems": ["direct", "translate_test_oracle"]},
@@ -243,6 +254,14 @@ def test_every_training_block_is_the_shared_block(request, base, section):
 def test_ner_off_needs_nothing_else(default_config, paper_config):
     for cfg in (default_config, paper_config):
         _accept(_edit(cfg, {"ner": {"languages": [], "systems": [], "bootstrap_resamples": 100}}))
+
+
+def test_a_language_wikiclir_lacks_runs_on_its_own_collection(paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["languages"]["ny"] = {"bitext_pairs": 30000, "bitext": {"local_src": "bible.en", "local_tgt": "bible.ny"},
+                              "collection": {"queries": "q.tsv", "documents": "d.jsonl", "qrels": "q.qrels"}}
+    validate(cfg, str(SCHEMA))
+    check_config(cfg)
 
 
 def test_paper_setting_accepts_local_copies(paper_config):

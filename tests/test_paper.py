@@ -336,8 +336,13 @@ def test_paper_config_on_fixtures_runs_end_to_end_offline(fx, tmp_path, paper_co
     report = (work / "results" / "report" / "report.md").read_text()
     metrics = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
     ran = set(map(tuple, metrics[["language", "system"]].drop_duplicates().to_numpy()))
-    assert ran == {("sw", s) for s in ("random", "bm25", "direct", "optical", "nmt_translate_test", "bm25_nmt")} | \
+    no_translated_data = ("random", "bm25", "direct", "optical", "nmt_translate_test", "bm25_nmt")
+    assert ran == {(lang, s) for lang in ("sw", "ny") for s in no_translated_data} | \
         {("vi", s) for s in cfg["systems"]}  # translate-train and the oracle only where vi has data
+    # ny is sw's data read from its own collection's files: the same collection Parquet as WikiCLIR's
+    for name in ("docs", "queries", "qrels"):
+        own, wiki = (pq.read_table(work / "results" / "data" / lang / f"{name}.parquet") for lang in ("ny", "sw"))
+        assert own.sort_by(own.column_names[0]).equals(wiki.sort_by(wiki.column_names[0])), name
     assert set(metrics.candidates) == {"bm25_translated", "bm25_nmt"}  # the headline list and the NMT one
     summary = report.split("## Summary")[1].split("##")[0]
     tt_row = next(line for line in summary.splitlines() if line.startswith("| Translate-train"))

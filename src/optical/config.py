@@ -10,6 +10,7 @@ the schema does not list so that adding a system takes no schema edit.
 from __future__ import annotations
 
 from optical import registry
+from optical.data.wikiclir import WIKICLIR_DIRS
 from optical.errors import ConfigError
 
 
@@ -26,11 +27,15 @@ def check_config(config: dict) -> None:
     """Raise a :class:`ConfigError` naming the key at fault, or return for a consistent config.
     System names are checked first: later checks look systems up in the registry."""
     _check_systems(config)
-    if config["data"]["source"] == "synthetic":
+    source = config["data"]["source"]
+    if source == "synthetic":
         _check_world(config)
-        _check_tiny_encoder(config)
     else:
+        _check_no_gold_alignment(config)
+    if source == "wikiclir":
         _check_paper(config)
+    elif not config["encoder"].get("local_path"):
+        _check_tiny_encoder(config)
     _check_ner(config)
     _check_data_efficiency(config)
     _check_ablation(config)
@@ -45,8 +50,9 @@ def candidate_lists(config: dict) -> list[str]:
 
 def available(config: dict, system: str, lang: str) -> bool:
     """Whether ``system`` can run on ``lang``: in the paper setting a system that needs per-language
-    data (the registry's ``needs``: translate-train triples, translations) runs only where it is given."""
-    if config["data"]["source"] == "synthetic":
+    data (the registry's ``needs``: translate-train triples, translations) runs only where it is given.
+    A local world (synthetic, bible) supplies all of it."""
+    if config["data"]["source"] != "wikiclir":
         return True
     return all(need == "bitext" or config["languages"][lang].get(need) for need in registry.RETRIEVAL[system].needs)
 
@@ -85,7 +91,7 @@ def _check_world(config: dict) -> None:
 
 
 def _check_tiny_encoder(config: dict) -> None:
-    """data.source synthetic: the tiny BERT's shape, and every input fits its positions."""
+    """data.source synthetic or bible: the tiny BERT's shape, and every input fits its positions."""
     enc = config["encoder"]
     if enc["hidden_size"] % enc["num_heads"]:
         raise ConfigError("encoder.num_heads", f"{enc['num_heads']} does not divide encoder.hidden_size={enc['hidden_size']}")
@@ -98,6 +104,11 @@ def _check_tiny_encoder(config: dict) -> None:
 
 def _check_paper(config: dict) -> None:
     """data.source wikiclir: the per-language data that the first stage and the systems read."""
+    for code, spec in config["languages"].items():
+        if "collection" not in spec and code not in WIKICLIR_DIRS:
+            raise ConfigError(f"languages.{code}", f"'{code}' is not a WikiCLIR language",
+                              f"one of {sorted(WIKICLIR_DIRS)}, or give it its own collection "
+                              f"(languages.{code}.collection)")
     languages = config["languages"]
     if "bm25_translated" in candidate_lists(config):
         for code, spec in languages.items():
@@ -106,13 +117,18 @@ def _check_paper(config: dict) -> None:
                                   "bm25_translated (BM25 cannot match English queries to foreign text)",
                                   "a translated query file, or the sampled / bm25_nmt lists")
     for system in config["systems"]:
-        if "gold_alignment" in registry.RETRIEVAL[system].needs:
-            raise ConfigError("systems", f"'{system}' needs the true word alignment, which only the synthetic "
-                              "world has", f"remove '{system}' in the paper setting")
         for key in registry.RETRIEVAL[system].needs:
             if key != "bitext" and not any(spec.get(key) for spec in languages.values()):
                 raise ConfigError("systems", f"'{system}' needs languages.<code>.{key} for at least one language",
                                   f"supply it, or remove '{system}'")
+
+
+def _check_no_gold_alignment(config: dict) -> None:
+    """Real bitext (bible, wikiclir) has no true word alignment."""
+    for system in config["systems"]:
+        if "gold_alignment" in registry.RETRIEVAL[system].needs:
+            raise ConfigError("systems", f"'{system}' needs the true word alignment, which only the synthetic "
+                              "world has", f"remove '{system}' with data.source {config['data']['source']}")
 
 
 def _check_data_efficiency(config: dict) -> None:

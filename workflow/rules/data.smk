@@ -37,6 +37,40 @@ if SYNTHETIC:
             "../scripts/make_world.py"
 
 
+if BIBLE:
+
+    # the English-Chichewa track: the packaged Bibles, aligned by verse and split by book, written in
+    # the layouts the synthetic world uses (the test collection in the local collection format)
+    rule make_bible:
+        output:
+            collection=[local_collection(l)[k] for l in LANGS for k in BIBLE_COLLECTION],
+            translations=expand(f"{WORLD}/translations/wiki_{{l}}.en.documents", l=LANGS),
+            query_translations=expand(f"{WORLD}/translations/wiki_en.{{l}}.queries", l=LANGS),
+            mmarco=expand(f"{WORLD}/mmarco/{{l}}_collection.tsv", l=LANGS),
+            bitext=expand(f"{WORLD}/bitext/en-{{l}}.parquet", l=LANGS),
+            mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + LANGS),
+            msmarco=multiext(
+                f"{WORLD}/msmarco/",
+                "collection.tsv",
+                "queries.train.tsv",
+                "qrels.train.tsv",
+                "qidpidtriples.train.tsv",
+            ),
+            manifest=f"{WORLD}/manifest.json",
+        params:
+            bible=config["bible"],
+            packages=bible_package_versions(),
+            code=code("make_bible"),
+        log:
+            "logs/make_bible.log",
+        benchmark:
+            "results/benchmarks/make_bible.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/make_bible.py"
+
+
 # English triples for the teacher (synthetic: the world's MS MARCO files; paper: ir_datasets)
 rule teacher_data:
     input:
@@ -87,6 +121,7 @@ rule collection:
     params:
         home=IRDS_HOME,
         query_field=config["data"]["query_field"],
+        local=lambda w: local_collection(w.lang),
         code=code("collection"),
     log:
         "logs/collection/{lang}.log",
@@ -100,7 +135,7 @@ rule collection:
 
 rule bitext:
     input:
-        f"{WORLD}/bitext/en-{{lang}}.parquet" if SYNTHETIC else f"{RESOURCES}/bitext/en-{{lang}}.parquet",
+        f"{WORLD}/bitext/en-{{lang}}.parquet" if LOCAL_WORLD else f"{RESOURCES}/bitext/en-{{lang}}.parquet",
     output:
         "results/data/{lang}/bitext.parquet",
     params:

@@ -2,7 +2,7 @@
 # resources/, or a local copy where the config names one (offline clusters). Downloads run on the
 # submitting host (localrule): compute nodes often have no internet.
 
-if not SYNTHETIC:
+if not LOCAL_WORLD:
 
     rule download_wikiclir:
         input:
@@ -81,6 +81,9 @@ if not SYNTHETIC:
         script:
             "../scripts/download_bitext.py"
 
+
+if not PRETRAIN:  # a hub encoder, or a local model directory (encoder.local_path)
+
     rule download_encoder:
         input:
             local_copies(config["encoder"].get("local_path")),
@@ -89,7 +92,7 @@ if not SYNTHETIC:
         params:
             hub_id=config["encoder"].get("hub_id"),
             revision=config["encoder"].get("revision", "main"),
-            local_path=config["encoder"].get("local_path"),
+            local_path=lambda w, input: input[0] if input else None,  # the input: a local model directory
             hf_home=f"{RESOURCES}/huggingface",
             code=code("download_encoder"),
         localrule: True

@@ -38,7 +38,7 @@ rule nmt_train:
         "../scripts/nmt_train.py"
 
 
-if not SYNTHETIC:
+if not LOCAL_WORLD:
 
     rule nmt_pretrained:
         input:

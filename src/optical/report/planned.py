@@ -13,7 +13,7 @@ from optical.report.retrieval import references_note, summary_table
 LISTS = {
     "sampled": "the judged relevant documents plus random ones, shuffled",
     "bm25_translated": "BM25's top documents for the query translated into the document language (gold "
-                       "translations in the synthetic world)",
+                       "translations in the synthetic world and the Bible track)",
     "bm25_nmt": "BM25's top documents for the query translated by this study's NMT model (en-xx): a first stage "
                 "without gold translations",
 }
