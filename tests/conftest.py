@@ -85,3 +85,33 @@ def clone_run(src: Path, dest: Path) -> Path:
     """A copy of a finished run (outputs, logs, Snakemake's metadata, mtimes kept)."""
     shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
     return dest
+
+
+# --- the rules Snakemake builds from a shipped config (no job runs) ---------------------------
+
+RULES_SCRIPT = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+out = {}
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    wf = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=Path(sys.argv[1]),
+                      config_settings=ConfigSettings(configfiles=[Path(sys.argv[2])]), workdir=Path(sys.argv[3]))
+    for rule in wf._workflow.rules:
+        script = str(Path(rule.basedir.get_path_or_uri(secret_free=True)) / rule.script) if rule.script else None
+        code = dict(rule.params.items()).get("code") if hasattr(rule.params, "items") else None
+        out[rule.name] = {"script": script, "code": code, "gpu": getattr(rule.resources.get("gpu"), "value", None)}
+print(json.dumps(out))
+"""
+
+
+def workflow_rules(configfile: str, workdir: Path) -> dict:
+    """Every rule of the workflow under ``config/<configfile>``: its script, ``code`` param and GPU
+    request, read through Snakemake's API in a fresh interpreter."""
+    import json
+    out = subprocess.run([sys.executable, "-c", RULES_SCRIPT, str(ROOT / "Snakefile"),
+                          str(ROOT / "config" / configfile), str(workdir)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -4,17 +4,34 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+import pytest
+import yaml
+
+from conftest import ROOT, workflow_rules
 
 
 def _snakemake(*args, cwd):
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
 
 
-def test_lint_is_clean():
-    out = _snakemake("--lint", cwd=ROOT)
+SHIPPED_CONFIGS = sorted(p.name for p in (ROOT / "config").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("configfile", SHIPPED_CONFIGS)
+def test_lint_is_clean(configfile):
+    out = _snakemake("--lint", "--configfile", str(ROOT / "config" / configfile), cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Congratulations" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("configfile", ["config.yaml", "paper.yaml", "bible-e5.yaml"])
+def test_slurm_profile_sizes_every_rule_that_asks_for_a_gpu(configfile, tmp_path):
+    """A rule that trains or encodes (a GPU request) must have its own size in the SLURM profile: the
+    4 GB / 60 min default would kill it in the paper setting."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    gpu_rules = {name for name, r in workflow_rules(configfile, tmp_path).items() if r["gpu"]}
+    assert gpu_rules >= {"teacher", "rerank", "nmt_train"} or configfile == "bible-e5.yaml"
+    assert gpu_rules - set(profile["set-resources"]) == set()
 
 
 def test_default_dag_job_counts(tmp_path, default_config):
