@@ -52,3 +52,11 @@ def test_model_dir_without_weights_is_an_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(InputError, match="no weights"):
         models.check_model_dir(tmp_path)
+
+
+def test_tokenizer_keeps_case_only_when_asked():
+    texts = ["Muvi ka wa muvi", "Ka muvi the dog"] * 20
+    lower, cased = models.train_tokenizer(texts, 60), models.train_tokenizer(texts, 60, cased=True)
+    assert lower("Muvi").input_ids == lower("muvi").input_ids
+    assert cased("Muvi").input_ids != cased("muvi").input_ids
+    assert cased.decode(cased("Muvi ka").input_ids, skip_special_tokens=True) == "Muvi ka"

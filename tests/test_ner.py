@@ -268,3 +268,27 @@ def test_ot_alignment_loss_gives_gradient_to_the_student_only():
         ner_train.ot_alignment_loss(objective, sv, mask, tv, mask, classifier,
                                     {"reg": 0.05, "max_iter": 50, "tol": 1e-4}).backward()
         assert sv.grad is not None and sv.grad.abs().sum() > 0 and classifier.weight.grad is None
+
+
+def test_ner_background_words_follow_the_world_when_asked(small_world):
+    """With background: world, NER sentences draw their non-topic words as the world's text does, so
+    far fewer of their words are rare concepts; uniform (the default) is the first version."""
+    from optical.data.synthetic import World, WorldSpec
+    spec = dict(entities_per_type=20, local_share=0.3, exonym_prob=0.3, trigger_prob=0.6, mentions=[0, 2],
+                sentence_length=[5, 10], sentences={"train": 10, "dev": 10, "test": 10})
+    world = World(WorldSpec.from_config(small_world))
+    common = set(np.argsort(-world.concept_p)[:40].tolist())  # the 10% most frequent concepts
+
+    def common_share(background):
+        ner = NerWorld(world, NerSpec.from_config({**spec, "background": background}))
+        rng = np.random.default_rng(0)
+        forms = {f: i for i, f in enumerate(world.lexicons["en"].forms)}
+        words = [forms[w] for _ in range(300) for w, t in zip(*ner.sentence("en", rng)) if t == "O" and w in forms]
+        return np.mean([w in common for w in words])
+
+    assert common_share("world") > common_share("uniform") + 0.1
+    cased = copy.deepcopy(small_world)
+    cased["cased"] = True
+    ner = NerWorld(World(WorldSpec.from_config(cased)), NerSpec.from_config(spec))
+    words, tags = ner.sentence("sw", np.random.default_rng(1))
+    assert all(w[0].isupper() for w, t in zip(words, tags) if t != "O") and not words[0][0].islower()

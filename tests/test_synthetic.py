@@ -69,3 +69,101 @@ def test_adding_a_language_leaves_the_others_unchanged(tmp_path, small_world):
     for rel in ["bitext/en-sw.parquet", "ir_datasets/wikiclir/source/wiki-clir/swahili/en2sw.rel",
                 "ir_datasets/wikiclir/source/wiki-clir/english/wiki_en.queries"]:
         assert filecmp.cmp(tmp_path / "one" / rel, tmp_path / "all" / rel, shallow=False), rel
+
+
+# --- issue 13's knobs: what lets real encoders transfer -----------------------------------------
+
+def _identical_trees(a: Path, b: Path, only=None) -> bool:
+    files = [f for f in _files(a) if only is None or str(f).startswith(only)]
+    return files == [f for f in _files(b) if only is None or str(f).startswith(only)] and \
+        all(filecmp.cmp(a / f, b / f, shallow=False) for f in files)
+
+
+def test_knobs_at_their_neutral_values_leave_the_world_unchanged(tmp_path, small_world):
+    write_world(WorldSpec.from_config(small_world), tmp_path / "absent")
+    neutral = copy.deepcopy(small_world)
+    neutral.update(cased=False, name_syllables=[3, 4])
+    neutral["english"]["morph_prob"] = 0.0
+    for spec in neutral["languages"].values():
+        spec.update(cognate_share=0.0, cognate_shift=0.5, code_switch_prob=0.0)
+    write_world(WorldSpec.from_config(neutral), tmp_path / "neutral")
+    assert _identical_trees(tmp_path / "absent", tmp_path / "neutral")
+
+
+def _world(small_world, **language):
+    from optical.data.synthetic import World
+    w = copy.deepcopy(small_world)
+    for spec in w["languages"].values():
+        spec.update(language)
+    return World(WorldSpec.from_config(w))
+
+
+def test_cognates_are_english_forms_under_regular_sound_correspondences(small_world):
+    unshifted = _world(small_world, cognate_share=0.4, cognate_shift=0.0)
+    english = unshifted.lexicons["en"].forms
+    cognate = [a == b for a, b in zip(unshifted.lexicons["sw"].forms, english)]
+    assert 0.3 < sum(cognate) / len(cognate) < 0.45  # the share, less derived forms that would collide
+    shifted = _world(small_world, cognate_share=0.4, cognate_shift=0.5).lexicons["sw"].forms
+    native = _world(small_world).lexicons["sw"].forms
+    correspondences: dict[str, set[str]] = {}
+    for is_cognate, form, en, own in zip(cognate, shifted, english, native):
+        if is_cognate and form != own:  # the same concepts are cognates whatever the shift
+            assert len(form) == len(en)
+            for a, b in zip(en, form):
+                correspondences.setdefault(a, set()).add(b)
+    assert all(len(targets) == 1 for targets in correspondences.values())  # regular: one letter, one outcome
+    changed = {a for a, b in correspondences.items() if b != {a}}
+    assert changed and changed != set(correspondences)  # some letters change, some stay
+
+
+def test_cased_world_capitalises_names_and_sentence_starts(tmp_path, small_world):
+    w = copy.deepcopy(small_world)
+    w["cased"] = True
+    write_world(WorldSpec.from_config(w), tmp_path / "cased")
+    write_world(WorldSpec.from_config(small_world), tmp_path / "plain")
+    docs = "ir_datasets/wikiclir/source/wiki-clir/swahili/wiki_sw.documents"
+    cased = (tmp_path / "cased" / docs).read_text().splitlines()
+    plain = (tmp_path / "plain" / docs).read_text().splitlines()
+    assert not any(c.isupper() for line in plain for c in line)
+    for c, p in zip(cased, plain):
+        _, title, text = c.split("\t")
+        assert title[0].isupper() and c.lower() == p.lower()  # only case differs
+        sentences = [s.split() for s in text.split(" . ") if s.strip(" .")]
+        assert all(not s[0][0].islower() for s in sentences)  # capitalised (or a year)
+        assert title in text  # the name, capitalised, inside the text too
+
+
+def test_name_lengths_can_match_word_lengths(small_world):
+    from optical.data.synthetic import World
+    w = copy.deepcopy(small_world)
+    w["name_syllables"] = [1, 3]
+    names = World(WorldSpec.from_config(w)).names
+    assert min(map(len, names)) <= 3  # one syllable (plus a closing consonant), as short as content words
+
+
+def test_code_switching_touches_only_monolingual_text(tmp_path, small_world):
+    switched = copy.deepcopy(small_world)
+    for spec in switched["languages"].values():
+        spec["code_switch_prob"] = 0.3
+    write_world(WorldSpec.from_config(switched), tmp_path / "switched")
+    write_world(WorldSpec.from_config(small_world), tmp_path / "plain")
+    for part in ("ir_datasets", "bitext", "translations", "msmarco", "mmarco"):
+        assert _identical_trees(tmp_path / "switched", tmp_path / "plain", only=part), part
+    assert (tmp_path / "switched" / "mono" / "en.txt").read_text() == (tmp_path / "plain" / "mono" / "en.txt").read_text()
+    from optical.data.synthetic import World
+    english = set(World(WorldSpec.from_config(small_world)).lexicons["en"].forms)
+    words = (tmp_path / "switched" / "mono" / "sw.txt").read_text().split()
+    plain = (tmp_path / "plain" / "mono" / "sw.txt").read_text().split()
+    assert len(words) == len(plain)
+    changed = sum(a != b for a, b in zip(words, plain))
+    assert changed > 0.1 * len(words) and all(a in english for a, b in zip(words, plain) if a != b)
+
+
+def test_english_morphology_suffixes_english_words(tmp_path, small_world):
+    w = copy.deepcopy(small_world)
+    w["english"]["morph_prob"] = 0.5
+    write_world(WorldSpec.from_config(w), tmp_path / "morph")
+    write_world(WorldSpec.from_config(small_world), tmp_path / "plain")
+    morph = set((tmp_path / "morph" / "mono" / "en.txt").read_text().split())
+    plain = set((tmp_path / "plain" / "mono" / "en.txt").read_text().split())
+    assert len(morph - plain) > 0.2 * len(plain)  # new word forms: stems with suffixes

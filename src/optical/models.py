@@ -53,15 +53,16 @@ def setup_torch(threads: int, seed: int, device: str = "auto") -> torch.device:
 
 # --- tokenizer ---------------------------------------------------------------------------
 
-def train_tokenizer(texts, vocab_size: int):
-    """WordPiece trained on ``texts`` (an iterable of strings), wrapped as a transformers tokenizer."""
+def train_tokenizer(texts, vocab_size: int, cased: bool = False):
+    """WordPiece trained on ``texts`` (an iterable of strings), wrapped as a transformers tokenizer;
+    lower-cased unless ``cased`` (encoder.cased: case is then a cue the encoder can read)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    # lowercase like WikiCLIR's text; keep accents (ø is a letter, not an accent)
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False, clean_text=True)
+    # lowercase like WikiCLIR's text unless cased; keep accents (ø is a letter, not an accent)
+    tok.normalizer = normalizers.BertNormalizer(lowercase=not cased, strip_accents=False, clean_text=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)

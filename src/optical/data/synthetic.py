@@ -43,6 +43,10 @@ class LanguageSpec:
     reorder_window: int
     morph_prob: float        # chance that a content word carries a suffix
     function_word_prob: float
+    # issue 13's knobs for what lets real encoders transfer; 0 leaves the world as it was
+    cognate_share: float = 0.0     # concepts whose form is the English form under sound correspondences
+    cognate_shift: float = 0.5     # chance that a letter changes in the language's correspondences
+    code_switch_prob: float = 0.0  # chance that a content word of monolingual text is written in English
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class WorldSpec:
     hard_negative_prob: float
     english: LanguageSpec
     languages: dict[str, LanguageSpec] = field(default_factory=dict)
+    cased: bool = False            # names and sentence-initial words capitalised in every language
+    name_syllables: tuple[int, int] = (3, 4)  # content words have 1-3; equal ranges remove a length cue
 
     @classmethod
     def from_config(cls, world: dict) -> "WorldSpec":
@@ -73,7 +79,9 @@ class WorldSpec:
                                 mono_sentences=d["mono_sentences"], bitext_pairs=d.get("bitext_pairs", 0),
                                 coverage=d.get("coverage", 1.0), reorder_prob=d.get("reorder_prob", 0.0),
                                 reorder_window=d.get("reorder_window", 2), morph_prob=d.get("morph_prob", 0.0),
-                                function_word_prob=d["function_word_prob"])
+                                function_word_prob=d["function_word_prob"],
+                                cognate_share=d.get("cognate_share", 0.0), cognate_shift=d.get("cognate_shift", 0.5),
+                                code_switch_prob=d.get("code_switch_prob", 0.0))
         return cls(
             seed=world["seed"], n_concepts=world["n_concepts"], n_topics=world["n_topics"],
             topic_size=world["topic_size"], signature_size=world["signature_size"],
@@ -88,6 +96,7 @@ class WorldSpec:
             hard_negative_prob=world["msmarco"]["hard_negative_prob"],
             english=lang(PIVOT, world["english"]),
             languages={c: lang(c, d) for c, d in sorted(world["languages"].items())},
+            cased=world.get("cased", False), name_syllables=tuple(world.get("name_syllables", (3, 4))),
         )
 
 
@@ -116,6 +125,7 @@ class Lexicon:
     forms: list[str]
     function_words: list[str]
     suffixes: list[str]
+    cased: bool = False
 
     def realize(self, items: list, rng) -> str:
         """Turn a sequence of concept ids (int) and anchors (str) into a sentence of this language."""
@@ -146,7 +156,27 @@ class Lexicon:
             if rng.random() < s.function_word_prob:
                 words.append(self.function_words[rng.integers(len(self.function_words))])
                 origins.append(-1)
+        if self.cased:
+            words = _capitalised(words, origins, items)
         return words, origins
+
+
+def _capitalised(words: list[str], origins: list[int], items: list) -> list[str]:
+    """Names (string anchors that are not years) and the sentence's first word capitalised, so that
+    case is a cue to a name but not a perfect one."""
+    def is_name(o: int) -> bool:
+        return o >= 0 and o < len(items) and isinstance(items[o], str) and not items[o].isdigit()
+    return [w[:1].upper() + w[1:] if i == 0 or is_name(o) else w for i, (w, o) in enumerate(zip(words, origins))]
+
+
+def sound_correspondences(rng, ls: LanguageSpec, english: LanguageSpec) -> dict[str, str]:
+    """A regular, per-language map of English letters: each changes with chance ``cognate_shift`` into
+    one of the language's own letters of the same class (consonant or vowel), else stays."""
+    out = {}
+    for source, target in ((english.consonants, ls.consonants), (english.vowels, ls.vowels)):
+        for letter in source:
+            out[letter] = str(rng.choice(list(target))) if rng.random() < ls.cognate_shift else letter
+    return out
 
 
 @dataclass
@@ -177,7 +207,7 @@ class World:
             self.topics.append((words, topic_p, np.cumsum(topic_p)))
         self._taken: set[str] = set()
         n_names = spec.n_subjects + spec.n_msmarco_subjects
-        self.names = _make_forms(rng, n_names, "bdgklmnrstvz", "aeiou", (3, 4), self._taken)
+        self.names = _make_forms(rng, n_names, "bdgklmnrstvz", "aeiou", spec.name_syllables, self._taken)
         self.subjects = [self._subject(rng, i) for i in range(spec.n_subjects)]
         self.msmarco_subjects = [self._subject(rng, spec.n_subjects + i) for i in range(spec.n_msmarco_subjects)]
         by_topic: dict[int, list[int]] = {}
@@ -206,7 +236,23 @@ class World:
         forms = _make_forms(rng, self.spec.n_concepts, ls.consonants, ls.vowels, (1, 3), taken)
         function_words = _make_forms(rng, 8, ls.consonants, ls.vowels, (1, 1), taken)
         suffixes = _make_forms(rng, 4, ls.consonants, ls.vowels, (1, 1), taken)
-        return Lexicon(ls, forms, function_words, suffixes)
+        if ls.cognate_share > 0:
+            self._add_cognates(ls, forms, function_words + suffixes)
+        return Lexicon(ls, forms, function_words, suffixes, cased=self.spec.cased)
+
+    def _add_cognates(self, ls: LanguageSpec, forms: list[str], reserved: list[str]) -> None:
+        """Replace a ``cognate_share`` of the forms by the English form under the language's sound
+        correspondences (own stream: the rest of the world is unchanged). A derived form that would
+        make two concepts, a name or a function word look alike keeps the native form."""
+        rng = _rng(self.spec.seed, "cognates", ls.code)  # which concepts: the same whatever the shift
+        shift = sound_correspondences(_rng(self.spec.seed, "sound-shift", ls.code), ls, self.spec.english)
+        english = self.lexicons[PIVOT].forms
+        used = set(forms) | set(reserved) | set(self.names)
+        for concept in np.flatnonzero(rng.random(len(forms)) < ls.cognate_share).tolist():
+            derived = "".join(shift.get(c, c) for c in english[concept])
+            if derived not in used:
+                used.add(derived)
+                forms[concept] = derived
 
     # --- content ------------------------------------------------------------------------
     def sentence(self, subject: Subject, rng, *, with_name: bool, length=None) -> list:
@@ -241,6 +287,20 @@ class World:
     def text(self, lang: str, sentences: list[list], rng) -> str:
         lex = self.lexicons[lang]
         return " . ".join(lex.realize(s, rng) for s in sentences) + " ."
+
+    def title(self, subject: Subject) -> str:
+        return subject.name.capitalize() if self.spec.cased else subject.name
+
+    def mono_text(self, lang: str, items: list, rng, switch_rng) -> str:
+        """A monolingual sentence; in a low-resource language each content word is written in English
+        with chance ``code_switch_prob`` (web text mixes languages), decided on its own stream."""
+        words, origins = self.lexicons[lang].realize_aligned(items, rng)
+        p = self.lexicons[lang].spec.code_switch_prob
+        if lang != PIVOT and p > 0:
+            english = self.lexicons[PIVOT].forms
+            words = [english[items[o]] if o >= 0 and isinstance(items[o], int) and switch_rng.random() < p else w
+                     for w, o in zip(words, origins)]
+        return " ".join(words) + " ."
 
     def aligned_sentence(self, lang: str, items: list, rng) -> tuple[str, list[int]]:
         """One sentence as :meth:`text` writes it, with each word's origin (realize_aligned); the
@@ -278,7 +338,7 @@ def write_world(spec: WorldSpec, out: str | Path) -> dict:
     for qid, subj, art in zip(qids, world.subjects, en_articles):
         first = [w for w in art[0] if w != subj.name]
         firsts.append(first)
-        lines.append(f"{qid}\t{subj.name}\t{world.text(PIVOT, [first], rng)}")
+        lines.append(f"{qid}\t{world.title(subj)}\t{world.text(PIVOT, [first], rng)}")
     io.write_lines(src / "english" / "wiki_en.queries", lines)
 
     manifest["msmarco"], passage_items = _write_msmarco(world, out / "msmarco")
@@ -288,17 +348,17 @@ def write_world(spec: WorldSpec, out: str | Path) -> dict:
         # streams, so they change nothing else in the world
         r = _rng(spec.seed, "query-translation", code)
         io.write_lines(out / "translations" / f"wiki_en.{code}.queries",
-                       (f"{qid}\t{subj.name}\t{world.text(code, [first], r)}"
+                       (f"{qid}\t{world.title(subj)}\t{world.text(code, [first], r)}"
                         for qid, subj, first in zip(qids, world.subjects, firsts)))
         r = _rng(spec.seed, "mmarco", code)
         io.write_lines(out / "mmarco" / f"{code}_collection.tsv",
                        (f"{pid}\t{world.text(code, items, r)}" for pid, items in enumerate(passage_items)))
     # monolingual pretraining text: the imbalance between languages is the point
     for code, n in [(PIVOT, spec.english_mono_sentences)] + [(c, l.mono_sentences) for c, l in spec.languages.items()]:
-        r = _rng(spec.seed, "mono", code)
+        r, switch = _rng(spec.seed, "mono", code), _rng(spec.seed, "code-switch", code)
         io.write_lines(out / "mono" / f"{code}.txt",
-                       (world.text(code, [world.sentence(world.any_subject(r), r, with_name=r.random() < 0.3)], r)
-                        for _ in range(n)))
+                       (world.mono_text(code, world.sentence(world.any_subject(r), r, with_name=r.random() < 0.3), r,
+                                        switch) for _ in range(n)))
         manifest.setdefault("mono_sentences", {})[code] = n
     io.write_json(out / "manifest.json", manifest)
     return manifest
@@ -314,8 +374,8 @@ def _write_language(world: World, code: str, ls: LanguageSpec, qids: list[str], 
     for i in has.tolist():
         subj = world.subjects[i]
         art = world.article(subj, rng)  # comparable, not parallel, to the English article
-        docs.append(f"{docids[i]}\t{subj.name}\t{world.text(code, art, rng)}")
-        gold.append(f"{docids[i]}\t{subj.name}\t{world.text(PIVOT, art, rng)}")
+        docs.append(f"{docids[i]}\t{world.title(subj)}\t{world.text(code, art, rng)}")
+        gold.append(f"{docids[i]}\t{world.title(subj)}\t{world.text(PIVOT, art, rng)}")
     d = src / WIKICLIR_DIRS[code]
     io.write_lines(d / f"wiki_{code}.documents", docs)
     io.write_lines(out / "translations" / f"wiki_{code}.en.documents", gold)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from optical import io
-from optical.data.synthetic import PIVOT, World, WorldSpec, _make_forms, _rng
+from optical.data.synthetic import PIVOT, World, WorldSpec, _draw, _make_forms, _rng
 
 TYPES = ("PER", "ORG", "LOC")
 SPLITS = ("train", "dev", "test")
@@ -44,12 +44,14 @@ class NerSpec:
     mentions: tuple[int, int]  # [min, max] mentions per sentence
     sentence_length: tuple[int, int]
     sentences: dict           # split -> sentences per language (English and the others alike)
+    background: str = "uniform"  # non-topic words: "uniform" over concepts, or "world": its Zipf draw
 
     @classmethod
     def from_config(cls, c: dict) -> "NerSpec":
         return cls(entities_per_type=c["entities_per_type"], local_share=c["local_share"],
                    exonym_prob=c["exonym_prob"], trigger_prob=c["trigger_prob"], mentions=tuple(c["mentions"]),
-                   sentence_length=tuple(c["sentence_length"]), sentences=dict(c["sentences"]))
+                   sentence_length=tuple(c["sentence_length"]), sentences=dict(c["sentences"]),
+                   background=c.get("background", "uniform"))
 
 
 @dataclass
@@ -130,7 +132,7 @@ class NerWorld:
         topic_words, _, cdf = w.topics[subject.topic]
         lo, hi = s.sentence_length
         items: list = [int(topic_words[min(int(np.searchsorted(cdf, rng.random() * cdf[-1])), len(cdf) - 1)])
-                       if rng.random() < 0.5 else int(rng.integers(w.spec.n_concepts))
+                       if rng.random() < 0.5 else self._background_word(rng)
                        for _ in range(int(rng.integers(lo, hi + 1)))]
         for _ in range(int(rng.integers(s.mentions[0], s.mentions[1] + 1))):
             t = TYPES[int(rng.integers(len(TYPES)))]
@@ -142,6 +144,13 @@ class NerWorld:
                 mention = [int(self.triggers[t][rng.integers(len(self.triggers[t]))])] + mention
             items[pos:pos] = mention
         return self.realize(lang, items, rng)
+
+    def _background_word(self, rng) -> int:
+        """A non-topic word: uniform over concepts (rare words as often as common ones, the first
+        version), or the world's own Zipf draw, so NER text looks like the pretraining text."""
+        if self.spec.background == "world":
+            return _draw(self.world.concept_cdf, rng)
+        return int(rng.integers(self.world.spec.n_concepts))
 
     def realize(self, lang: str, items: list, rng) -> tuple[list[str], list[str]]:
         """:meth:`synthetic.Lexicon.realize` with tags: windows of items may be reversed, content
@@ -168,6 +177,8 @@ class NerWorld:
             if rng.random() < ls.function_word_prob:
                 words.append(lex.function_words[rng.integers(len(lex.function_words))])
                 tags.append("O")
+        if self.world.spec.cased:  # names and the first word capitalised, as in the world's text
+            words = [w[:1].upper() + w[1:] if i == 0 or t != "O" else w for i, (w, t) in enumerate(zip(words, tags))]
         return words, tags
 
 

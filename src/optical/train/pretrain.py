@@ -72,7 +72,8 @@ def pretrain(mono: dict[str, str], out_dir: str, cfg: dict, encoder_cfg: dict, s
                        cfg["checkpoint_every"])
     # the WordPiece vocabulary sees the same smoothed mixture as the model
     sentences = sampler.next_batch(cfg["tokenizer_sentences"])  # drawn on resume too: the sampler's state follows
-    tok = tokenizer_beside_state(state, lambda: models.train_tokenizer(sentences, encoder_cfg["vocab_size"]))
+    tok = tokenizer_beside_state(state, lambda: models.train_tokenizer(sentences, encoder_cfg["vocab_size"],
+                                                                              encoder_cfg.get("cased", False)))
     model = models.build_mlm(len(tok), encoder_cfg).to(dev)
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=cfg["mask_prob"], return_tensors="pt")
     torch.manual_seed(seed)  # the collator draws its masks from torch's global generator
