@@ -71,3 +71,18 @@ def test_default_dag_job_counts(tmp_path, default_config):
     n_ot = sum(1 for s in ner["systems"] if registry.NER[s].objective)
     assert counts["ner_teacher_student"] == n_ner * n_seed and counts["ner_ot_aligned"] == n_ot * n_ner * n_seed
     assert counts["ner_evaluate"] == (n_ner * len(ner["systems"]) + 1) * n_seed  # + the teacher on English
+
+
+def test_per_seed_pretraining_gives_each_seed_its_own_encoder(tmp_path, default_config):
+    import copy
+    cfg = copy.deepcopy(default_config)
+    cfg["pretrain"]["per_seed"] = True
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    out = _snakemake("-n", "-s", str(ROOT / "Snakefile"), "--configfile", str(tmp_path / "cfg.yaml"),
+                     "--directory", str(tmp_path), cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", out.stdout, flags=re.M)}
+    assert counts["pretrain"] == len(cfg["seeds"])
+    for rule in ("teacher", "ner_teacher"):
+        jobs = re.findall(rf"^rule {rule}:\n    input: (.*)\n    output: .*?seed(\d+)$", out.stdout, flags=re.M)
+        assert len(jobs) == len(cfg["seeds"]) and all(f"results/models/encoder/seed{s}" in i for i, s in jobs), rule

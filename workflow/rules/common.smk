@@ -45,6 +45,8 @@ WIKICLIR_SRC = f"{IRDS_HOME}/wikiclir/source/wiki-clir"
 # the paper setting's, or the Bible track's converted multilingual-e5-small)
 PRETRAIN = LOCAL_WORLD and not config["encoder"].get("local_path")
 ENCODER = "results/models/encoder" if PRETRAIN else f"{RESOURCES}/models/encoder"
+# pretrain.per_seed: each seed pretrains its own encoder, so the std over seeds holds pretraining variance
+PER_SEED_ENCODER = PRETRAIN and config["pretrain"].get("per_seed", False)
 STATE = "results/.state"  # resumable training state, outside every declared output
 # GPU-capable rules request one GPU (the SLURM plugin turns it into --gpus=1) unless the config
 # pins the CPU; locally an undeclared resource limits nothing.
@@ -84,6 +86,24 @@ def get_distill_params(method):
         return {"cfg": {k: distill[k] for k in sorted(keep)}, "train_pairs": variant.train_pairs}
 
     return params
+
+
+def encoder_dir(seed):
+    """The multilingual encoder that seed ``seed``'s teachers start from."""
+    return f"{ENCODER}/seed{seed}" if PER_SEED_ENCODER else ENCODER
+
+
+def get_encoder(w):
+    return encoder_dir(w.seed)
+
+
+def get_pretrain_params(w):
+    """The pretraining block; a per-seed encoder draws its masks, data order and weights from
+    ``pretrain.seed + seed``."""
+    cfg = dict(config["pretrain"])
+    if PER_SEED_ENCODER:
+        cfg["seed"] = cfg["seed"] + int(w.seed)
+    return cfg
 
 
 def get_state_dir(stage):

@@ -50,7 +50,7 @@ rule ner_data:
 
 rule ner_teacher:
     input:
-        encoder=ENCODER,
+        encoder=get_encoder,
         train="results/data/ner/en/train.parquet",
     output:
         directory("results/models/ner/teacher/seed{seed}"),
@@ -76,7 +76,7 @@ rule ner_teacher:
 rule ner_teacher_student:
     input:
         teacher="results/models/ner/teacher/seed{seed}",
-        init=lambda w: ENCODER if config["ner"]["student"]["init"] == "encoder" else f"results/models/ner/teacher/seed{w.seed}",
+        init=lambda w: encoder_dir(w.seed) if config["ner"]["student"]["init"] == "encoder" else f"results/models/ner/teacher/seed{w.seed}",
         train="results/data/ner/{nlang}/train.parquet",
     output:
         directory("results/models/ner/teacher_student/{nlang}/seed{seed}"),

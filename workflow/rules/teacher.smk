@@ -7,12 +7,12 @@ if PRETRAIN:  # else download_encoder adopts a pretrained one (download.smk)
         input:
             mono=expand(f"{WORLD}/mono/{{l}}.txt", l=[PIVOT] + WORLD_LANGS),
         output:
-            directory("results/models/encoder"),
+            directory(encoder_dir("{seed}")),
         params:
             langs=[PIVOT] + WORLD_LANGS,
-            pretrain=config["pretrain"],
+            pretrain=get_pretrain_params,
             encoder=config["encoder"],
-            state=f"{STATE}/pretrain",
+            state=get_state_dir("pretrain"),
             device=config["device"],
             code=code("pretrain"),
         threads: 2
@@ -20,9 +20,9 @@ if PRETRAIN:  # else download_encoder adopts a pretrained one (download.smk)
         resources:
             gpu=GPU,
         log:
-            "logs/pretrain.log",
+            "logs/pretrain/seed{seed}.log" if PER_SEED_ENCODER else "logs/pretrain.log",
         benchmark:
-            "results/benchmarks/pretrain.tsv"
+            "results/benchmarks/pretrain/seed{seed}.tsv" if PER_SEED_ENCODER else "results/benchmarks/pretrain.tsv"
         conda:
             "../../envs/optical.yaml"
         script:
@@ -49,7 +49,7 @@ rule convert_e5:
 
 rule teacher:
     input:
-        encoder=ENCODER,
+        encoder=get_encoder,
         triples="results/data/msmarco/triples.parquet",
     output:
         directory("results/models/teacher/seed{seed}"),
