@@ -1,8 +1,9 @@
 """Speed targets of the default pipeline, measured (not asserted; the numbers are in docs/costs.md).
 
-    python benchmarks/pipeline.py [--workdir DIR] [--skip-cold] [--stages-only]
+    python benchmarks/pipeline.py [--workdir DIR] [--configfile NAME] [--skip-steps] [--skip-cold] [--stages-only]
 
-1. cold ``snakemake --cores 2`` of config/config.yaml in a fresh copy of the workflow;
+1. cold ``snakemake --cores 2`` of config/config.yaml (or ``--configfile bible.yaml``, any file under
+   config/) in a fresh copy of the workflow;
 2. reruns with nothing changed (target <= 3 s, no job): the median of 5;
 3. which jobs a changed distillation key reruns (dry run);
 4. one training step of each bitext method (teacher fwd + student fwd/bwd + loss + AdamW), batch 32, length 64,
@@ -154,16 +155,7 @@ def ot_loss_ms(steps: int = 20) -> float:
     return 1000 * sorted(times)[len(times) // 2]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--workdir", type=Path, help="reuse this directory (default: a fresh temp dir)")
-    ap.add_argument("--skip-cold", action="store_true", help="only time the training steps")
-    ap.add_argument("--stages-only", action="store_true", help="only print the stage table of --workdir")
-    args = ap.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="optical-bench-"))
-    if args.stages_only:
-        print_stages(work)
-        return
+def print_step_times() -> None:
     from optical import registry
     steps = {method: step_ms(method) for method in registry.names(registry.BITEXT)}
     for method, ms in steps.items():
@@ -171,11 +163,27 @@ def main() -> None:
     ot = ot_loss_ms()
     print(f"OPTICAL's loss alone (POT plan + <P, C> + backward), same shapes: {ot:.1f} ms, "
           f"{ot / steps['optical']:.0%} of its step")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workdir", type=Path, help="reuse this directory (default: a fresh temp dir)")
+    ap.add_argument("--skip-cold", action="store_true", help="only time the training steps")
+    ap.add_argument("--stages-only", action="store_true", help="only print the stage table of --workdir")
+    ap.add_argument("--configfile", default="config.yaml", help="a config under config/ (default: config.yaml)")
+    ap.add_argument("--skip-steps", action="store_true", help="skip the training-step timings")
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="optical-bench-"))
+    if args.stages_only:
+        print_stages(work)
+        return
+    if not args.skip_steps:
+        print_step_times()
     if args.skip_cold:
         return
     if not (work / "Snakefile").exists():
         copy_workflow(work)
-    sm = [sys.executable, "-m", "snakemake", "--cores", "2"]
+    sm = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", f"config/{args.configfile}"]
     cold, out = run(sm, work)
     if out.returncode:
         sys.exit(out.stderr[-3000:])
@@ -186,7 +194,7 @@ def main() -> None:
         noops.append(noop)
     jobs = re.findall(r"^total\s+(\d+)$", out.stdout + out.stderr, flags=re.M)
     print(f"no-op rerun: {sorted(noops)[2]:.2f} s (median of 5), jobs run: {jobs[0] if jobs else 0}")
-    cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    cfg = yaml.safe_load((work / "config" / args.configfile).read_text())
     changed = copy.deepcopy(cfg)
     changed["distill"]["lr"] *= 2
     (work / "changed.yaml").write_text(yaml.safe_dump(changed))
