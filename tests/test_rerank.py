@@ -1,5 +1,5 @@
 """Re-ranking: batched query and document encoding gives the scores of encoding one text at a time,
-and chunking the queries (bounded memory on real collections) changes nothing."""
+and chunking the documents (bounded memory on real collections) changes nothing."""
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from optical import io, models
-from optical.evaluate.rerank import query_chunks, rerank
+from optical.evaluate.rerank import candidates_by_chunk, rerank
 
 TEXTS = ["the dog runs home fast", "a cat sleeps", "big red house near the old tree", "dog", "home tree cat dog"]
 
@@ -41,7 +41,7 @@ def test_batched_rerank_scores_equal_one_text_at_a_time(scorer, tmp_path):
     pq.write_table(pa.table({"query_id": list(queries), "text": list(queries.values())}), tmp_path / "q.parquet")
     cands = {"q1": {"d0": 0.0, "d3": 0.0, "d4": 0.0}, "q2": {"d2": 0.0, "d4": 0.0}, "q3": {"d1": 0.0, "d4": 0.0}}
     io.write_trec_run(tmp_path / "c.run", cands, "c")
-    for chunk_docs in (100, 2):  # one chunk, and one query per chunk
+    for chunk_docs in (100, 2):  # one chunk, and a query's candidates split over chunks
         rerank(str(scorer), str(scorer), str(tmp_path / "q.parquet"), docs, str(tmp_path / "c.run"),
                str(tmp_path / f"r{chunk_docs}.run"), "t", batch_size=2, threads=1, device="cpu",
                chunk_docs=chunk_docs)
@@ -51,8 +51,12 @@ def test_batched_rerank_scores_equal_one_text_at_a_time(scorer, tmp_path):
                 assert run[q][d] == pytest.approx(_one_at_a_time(scorer, queries[q], docs[d]), abs=2e-6)
 
 
-def test_query_chunks_bound_the_documents_and_cover_every_query():
+def test_every_document_is_encoded_once_in_bounded_chunks():
     cands = {"a": {"d1": 0, "d2": 0}, "b": {"d2": 0, "d3": 0}, "c": {"d4": 0, "d5": 0, "d6": 0}}
-    chunks = list(query_chunks(cands, 3))
-    assert chunks == [(["a", "b"], ["d1", "d2", "d3"]), (["c"], ["d4", "d5", "d6"])]
-    assert list(query_chunks(cands, 1)) == [(["a"], ["d1", "d2"]), (["b"], ["d2", "d3"]), (["c"], ["d4", "d5", "d6"])]
+    chunks, wanted = candidates_by_chunk(cands, 4)
+    assert chunks == [["d1", "d2", "d3", "d4"], ["d5", "d6"]]  # d2 once, though two queries want it
+    assert wanted == [{"a": ["d1", "d2"], "b": ["d2", "d3"], "c": ["d4"]}, {"c": ["d5", "d6"]}]
+    chunks, wanted = candidates_by_chunk(cands, 1)
+    assert [c for chunk in chunks for c in chunk] == ["d1", "d2", "d3", "d4", "d5", "d6"]
+    assert sorted((q, d) for w in wanted for q, ds in w.items() for d in ds) == \
+        sorted((q, d) for q, ds in cands.items() for d in ds)  # every pair scored exactly once

@@ -54,17 +54,26 @@ def sample_queries(qtext: dict, qrels: dict, n_queries: int, rng, required: dict
 
 def sampled_list(docs: list[str], qrels: dict, chosen: list[str], depth: int, rng) -> dict:
     """Judged relevant documents plus uniformly drawn unjudged ones, in shuffled order."""
-    doc_index = np.array(docs)
     run = {}
     for q in chosen:
         rel = qrels[q]
         positives = sorted((d for d, g in rel.items() if g >= 1), key=lambda d: (-rel[d], d))[:depth]
-        judged = set(rel)
-        pool = [d for d in doc_index[rng.permutation(len(doc_index))] if d not in judged]
-        cand = positives + pool[:depth - len(positives)]
+        cand = positives + _unjudged(docs, rng.permutation(len(docs)), set(rel), depth - len(positives))
         order = rng.permutation(len(cand))
         run[q] = {cand[i]: float(depth - r) for r, i in enumerate(order)}
     return run
+
+
+def _unjudged(docs: list[str], perm: np.ndarray, judged: set, n: int) -> list[str]:
+    """The first ``n`` unjudged documents in the order ``perm``, read only as far as needed (the
+    whole permutation is still drawn, so the generator's stream is unchanged)."""
+    out = []
+    for i in perm:
+        if len(out) == n:
+            break
+        if docs[i] not in judged:
+            out.append(docs[i])
+    return out
 
 
 def bm25_list(docs_path: str, queries: dict[str, str], depth: int, k1: float, b: float) -> dict:

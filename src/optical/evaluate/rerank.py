@@ -29,25 +29,32 @@ def encode_texts(model, tok, texts: list[str], max_length: int, batch_size: int,
     return out
 
 
-def query_chunks(candidates: dict[str, dict], chunk_docs: int):
-    """Queries in chunks whose candidate documents number at most ``chunk_docs`` (one query at least),
-    so that the document vectors held in memory stay bounded on real collections."""
-    chunk, docs = [], set()
+def candidates_by_chunk(candidates: dict[str, dict], chunk_docs: int) -> tuple[list[list[str]], list[dict]]:
+    """The unique candidate documents in sorted chunks of at most ``chunk_docs``, and per chunk each
+    query's candidates in it: every document is encoded once, and the vectors held in memory stay
+    bounded on real collections."""
+    doc_ids = sorted({d for cands in candidates.values() for d in cands})
+    chunks = [doc_ids[i:i + chunk_docs] for i in range(0, len(doc_ids), chunk_docs)]
+    chunk_of = {d: i // chunk_docs for i, d in enumerate(doc_ids)}
+    wanted: list[dict[str, list[str]]] = [{} for _ in chunks]
     for q in sorted(candidates):
-        if chunk and len(docs | set(candidates[q])) > chunk_docs:
-            yield chunk, sorted(docs)
-            chunk, docs = [], set()
-        chunk.append(q)
-        docs.update(candidates[q])
-    if chunk:
-        yield chunk, sorted(docs)
+        for d in sorted(candidates[q]):
+            wanted[chunk_of[d]].setdefault(q, []).append(d)
+    return chunks, wanted
+
+
+def maxsim_scores(query: torch.Tensor, docs: list[torch.Tensor], dev) -> list[float]:
+    """MaxSim of one query's vectors against each document's (padding masked)."""
+    d, d_mask = models.pad_vectors(docs)
+    q_mask = torch.ones(1, len(query), dtype=torch.bool, device=dev)
+    return models.maxsim(query[None].to(dev), q_mask, d.to(dev), d_mask.to(dev))[0].cpu().tolist()
 
 
 def rerank(query_model_dir: str, doc_model_dir: str, queries_path: str, doc_texts: dict[str, str],
            candidates_path: str, run_out: str, tag: str, batch_size: int = 64, threads: int = 1,
            device: str = "auto", chunk_docs: int = 20000) -> dict:
     """MaxSim of the query encoder's query vectors against the document encoder's vectors of every
-    candidate; queries and documents are encoded in batches, each document once per chunk."""
+    candidate; queries and documents are encoded in batches, every query and document once."""
     dev = models.setup_torch(threads, 0, device)
     qmodel, qtok = models.ColBERT.load(query_model_dir, dev)
     dmodel, dtok = (qmodel, qtok) if doc_model_dir == query_model_dir else models.ColBERT.load(doc_model_dir, dev)
@@ -56,17 +63,16 @@ def rerank(query_model_dir: str, doc_model_dir: str, queries_path: str, doc_text
     qt = io.read_parquet(queries_path, ["query_id", "text"])
     qtext = dict(zip(qt.column("query_id").to_pylist(), qt.column("text").to_pylist()))
     io.check_candidates(candidates_path, candidates, qtext, doc_texts, queries_path)
-    run: dict[str, dict[str, float]] = {}
-    for qids, doc_ids in query_chunks(candidates, chunk_docs):
-        docs = dict(zip(doc_ids, encode_texts(dmodel, dtok, [doc_texts[d] for d in doc_ids], dmodel.doc_max_length,
-                                              batch_size, dev)))
-        queries = encode_texts(qmodel, qtok, [qtext[q] for q in qids], qmodel.query_max_length, batch_size, dev)
+    qids = sorted(candidates)
+    queries = dict(zip(qids, encode_texts(qmodel, qtok, [qtext[q] for q in qids], qmodel.query_max_length,
+                                          batch_size, dev)))
+    run: dict[str, dict[str, float]] = {q: {} for q in qids}
+    chunks, wanted = candidates_by_chunk(candidates, chunk_docs)
+    for doc_ids, per_query in zip(chunks, wanted):
+        vectors = dict(zip(doc_ids, encode_texts(dmodel, dtok, [doc_texts[d] for d in doc_ids],
+                                                 dmodel.doc_max_length, batch_size, dev)))
         with torch.inference_mode():
-            for q, qv in zip(qids, queries):
-                cands = sorted(candidates[q])
-                d, d_mask = models.pad_vectors([docs[c] for c in cands])
-                q_mask = torch.ones(1, len(qv), dtype=torch.bool, device=dev)
-                scores = models.maxsim(qv[None].to(dev), q_mask, d.to(dev), d_mask.to(dev))[0].cpu().tolist()
-                run[q] = dict(zip(cands, scores))
+            for q, cands in per_query.items():
+                run[q].update(zip(cands, maxsim_scores(queries[q], [vectors[c] for c in cands], dev)))
     io.write_trec_run(run_out, run, tag)
-    return {"queries": len(run)}
+    return {"queries": len(run), "documents_encoded": sum(map(len, chunks))}

@@ -45,11 +45,12 @@ def paired_test(a, b, n_resamples: int = 10000, seed: int = 0) -> PairedTest:
         t_p = float(stats.ttest_rel(a, b).pvalue)
         if not np.isfinite(t_p):  # constant non-zero differences: the t statistic is infinite
             t_p = 0.0
+        # batch: resamples in blocks, so memory does not grow with queries x resamples (same result)
         perm = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=n_resamples,
-                                      alternative="two-sided", rng=np.random.default_rng(seed))
+                                      alternative="two-sided", batch=1000, rng=np.random.default_rng(seed))
         perm_p = float(perm.pvalue)
         boot = stats.bootstrap((d,), np.mean, n_resamples=n_resamples, confidence_level=0.95,
-                               method="percentile", rng=np.random.default_rng(seed))
+                               method="percentile", batch=1000, rng=np.random.default_rng(seed))
         lo, hi = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
     return PairedTest(n=len(a), mean_a=float(a.mean()), mean_b=float(b.mean()), delta=float(d.mean()),
                       t_pvalue=t_p, perm_pvalue=perm_p, ci_low=lo, ci_high=hi)
