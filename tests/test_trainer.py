@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from optical import registry
+from optical import models, registry
 from optical.train import trainer
 from trainer_cases import ROOT, TRAINING, build_fixtures, run_case
 
@@ -147,3 +147,21 @@ def test_epoch_sampler_covers_every_item_once_per_epoch_and_restores():
     s2 = trainer.EpochSampler(np.arange(10, 20), 99)
     s2.load_state_dict(saved)
     assert [s2.next_batch(3).tolist() for _ in range(4)] == after
+
+
+def test_frozen_word_embeddings_stay_fixed_while_the_rest_trains():
+    from transformers import BertConfig, BertModel
+    bert = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=32, max_position_embeddings=16), add_pooling_layer=False)
+    model = models.ColBERT(bert, 8, 8, 8)
+    ids = torch.randint(5, 50, (20, 6), generator=torch.Generator().manual_seed(0))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    cfg = dict(TRAINING, steps=3, checkpoint_every=0, weight_decay=0.1, freeze_word_embeddings=True)
+    trainer.fit(model, lambda idx: model(ids[idx], torch.ones_like(ids[idx])).sum(), trainer.EpochSampler(20, 0),
+                cfg, stage="toy", state=trainer.TrainState(None, "", 0))
+    moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert "bert.embeddings.word_embeddings.weight" not in moved  # neither gradient nor weight decay
+    assert "proj.weight" in moved and "bert.embeddings.position_embeddings.weight" in moved
+    with pytest.raises(ValueError, match="no word embeddings"):
+        trainer.fit(torch.nn.Linear(2, 1), lambda idx: None, trainer.EpochSampler(20, 0), cfg, stage="toy",
+                    state=trainer.TrainState(None, "", 0))

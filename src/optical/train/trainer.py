@@ -162,6 +162,17 @@ def lr_schedule(opt, cfg: dict):
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def without_word_embeddings(model: torch.nn.Module, params: list) -> list:
+    """``params`` less the word-embedding matrix of ``model``'s encoder, which stays fixed (no
+    gradient is computed for it): the key ``freeze_word_embeddings`` of a training block."""
+    encoder = getattr(model, "bert", model)
+    if not hasattr(encoder, "get_input_embeddings"):
+        raise ValueError(f"{type(model).__name__} has no word embeddings to freeze; drop freeze_word_embeddings")
+    weight = encoder.get_input_embeddings().weight
+    weight.requires_grad_(False)
+    return [p for p in params if p is not weight]
+
+
 def fit(model: torch.nn.Module, step_loss: Callable, sampler, cfg: dict, *, stage: str, state: TrainState,
         params=None, estimate: Callable[[], dict] | None = None) -> dict:
     """Train ``model`` for ``cfg["steps"]`` optimiser steps and return its training record.
@@ -172,6 +183,8 @@ def fit(model: torch.nn.Module, step_loss: Callable, sampler, cfg: dict, *, stag
     values, recorded in the curve at step 0, every ``cfg["eval_every"]`` steps and at the end.
     """
     params = list(model.parameters() if params is None else params)
+    if cfg.get("freeze_word_embeddings"):
+        params = without_word_embeddings(model, params)
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     sched = lr_schedule(opt, cfg)
     model.train()
