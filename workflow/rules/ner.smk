@@ -60,7 +60,7 @@ rule ner_teacher:
         device=config["device"],
         code=code("ner_train"),
     threads: 2
-    priority: 5
+    priority: 11  # above two one-thread jobs of priority 5 (see the teacher rule)
     resources:
         gpu=GPU,
     log:

@@ -59,7 +59,9 @@ rule teacher:
         device=config["device"],
         code=code("teacher"),
     threads: 2
-    priority: 10  # critical path: start before the small data jobs
+    # critical path (every student waits for it); above two one-thread jobs of priority 5 together,
+    # which Snakemake's scheduler otherwise prefers whenever both cores come free at once
+    priority: 20
     resources:
         gpu=GPU,
     log:
