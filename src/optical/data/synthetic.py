@@ -156,17 +156,20 @@ class Lexicon:
             if rng.random() < s.function_word_prob:
                 words.append(self.function_words[rng.integers(len(self.function_words))])
                 origins.append(-1)
-        if self.cased:
-            words = _capitalised(words, origins, items)
+        if self.cased:  # names: string anchors that are not years
+            words = capitalised(words, [0 <= o < len(items) and isinstance(items[o], str) and not items[o].isdigit()
+                                        for o in origins])
         return words, origins
 
 
-def _capitalised(words: list[str], origins: list[int], items: list) -> list[str]:
-    """Names (string anchors that are not years) and the sentence's first word capitalised, so that
-    case is a cue to a name but not a perfect one."""
-    def is_name(o: int) -> bool:
-        return o >= 0 and o < len(items) and isinstance(items[o], str) and not items[o].isdigit()
-    return [w[:1].upper() + w[1:] if i == 0 or is_name(o) else w for i, (w, o) in enumerate(zip(words, origins))]
+def capitalise(word: str) -> str:
+    return word[:1].upper() + word[1:]
+
+
+def capitalised(words: list[str], names: list[bool]) -> list[str]:
+    """The sentence's first word and the words flagged in ``names`` capitalised (world.cased), so
+    that case is a cue to a name but not a perfect one."""
+    return [capitalise(w) if i == 0 or name else w for i, (w, name) in enumerate(zip(words, names))]
 
 
 def sound_correspondences(rng, ls: LanguageSpec, english: LanguageSpec) -> dict[str, str]:
@@ -289,7 +292,7 @@ class World:
         return " . ".join(lex.realize(s, rng) for s in sentences) + " ."
 
     def title(self, subject: Subject) -> str:
-        return subject.name.capitalize() if self.spec.cased else subject.name
+        return capitalise(subject.name) if self.spec.cased else subject.name
 
     def mono_text(self, lang: str, items: list, rng, switch_rng) -> str:
         """A monolingual sentence; in a low-resource language each content word is written in English

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from optical import io
-from optical.data.synthetic import PIVOT, World, WorldSpec, _draw, _make_forms, _rng
+from optical.data.synthetic import PIVOT, World, WorldSpec, _draw, _make_forms, _rng, capitalised
 
 TYPES = ("PER", "ORG", "LOC")
 SPLITS = ("train", "dev", "test")
@@ -177,8 +177,8 @@ class NerWorld:
             if rng.random() < ls.function_word_prob:
                 words.append(lex.function_words[rng.integers(len(lex.function_words))])
                 tags.append("O")
-        if self.world.spec.cased:  # names and the first word capitalised, as in the world's text
-            words = [w[:1].upper() + w[1:] if i == 0 or t != "O" else w for i, (w, t) in enumerate(zip(words, tags))]
+        if self.world.spec.cased:  # entity tokens and the first word, as in the world's text
+            words = capitalised(words, [t != "O" for t in tags])
         return words, tags
 
 
