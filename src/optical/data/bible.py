@@ -161,9 +161,11 @@ def passage_id(passage: list[Key]) -> str:
     return f"{b:02d}.{c:03d}.{v:03d}-{last:03d}"
 
 
-def write_collection(pairs: dict[Key, tuple[str, str]], chunks: list[list[Key]], out: Path) -> dict:
-    """A test collection in the local collection format (Chichewa passages, English first-verse queries),
-    with its gold translations: the passages in English, the queries in Chichewa."""
+def write_collection(pairs: dict[Key, tuple[str, str]], chunks: list[list[Key]], out: Path,
+                     translations: Path | None = None) -> dict:
+    """A test collection in the local collection format (Chichewa passages, English first-verse queries);
+    with ``translations``, its gold translations there in WikiCLIR's layouts: the passages in English,
+    the queries in Chichewa."""
     ids = [passage_id(p) for p in chunks]
     docs = [{"doc_id": d, "text": " ".join(pairs[k][1] for k in p)} for d, p in zip(ids, chunks)]
     io.write_lines(out / "documents.jsonl", (json.dumps(d, ensure_ascii=False) for d in docs))
@@ -175,10 +177,12 @@ def write_collection(pairs: dict[Key, tuple[str, str]], chunks: list[list[Key]],
             if 0 <= j < len(chunks) and chunks[j][0][:2] == p[0][:2]:
                 qrels.append(f"q{d} 0 {ids[j]} 1")
     io.write_lines(out / "qrels.txt", qrels)
-    english = [f"{d}\t\t{' '.join(pairs[k][0] for k in p)}" for d, p in zip(ids, chunks)]
-    chichewa_queries = [f"q{d}\t\t{pairs[p[0]][1]}" for d, p in zip(ids, chunks)]
-    return {"documents": len(docs), "queries": len(docs), "qrels": len(qrels),
-            "translations": english, "query_translations": chichewa_queries}
+    if translations is not None:
+        io.write_lines(translations / f"wiki_{LANG}.en.documents",
+                       (f"{d}\t\t{' '.join(pairs[k][0] for k in p)}" for d, p in zip(ids, chunks)))
+        io.write_lines(translations / f"wiki_en.{LANG}.queries",
+                       (f"q{d}\t\t{pairs[p[0]][1]}" for d, p in zip(ids, chunks)))
+    return {"documents": len(docs), "queries": len(docs), "qrels": len(qrels)}
 
 
 def write_teacher_triples(pairs: dict[Key, tuple[str, str]], chunks: list[list[Key]], n_queries: int,
@@ -246,13 +250,10 @@ def write_bible(cfg: dict, out: str | Path, english_root: Path | None = None,
                 "chichewa_only": len(aligned.chichewa_only),
                 "books": {s: sorted({b for b in (k[0] for k in keys[s])}) for s in keys}}
     size = cfg["passage_verses"]
-    test = write_collection(aligned.pairs, passages(keys["test"], size), out / "collection" / LANG)
-    io.write_lines(out / "translations" / f"wiki_{LANG}.en.documents", test.pop("translations"))
-    io.write_lines(out / "translations" / f"wiki_en.{LANG}.queries", test.pop("query_translations"))
-    manifest["test"] = test
+    manifest["test"] = write_collection(aligned.pairs, passages(keys["test"], size), out / "collection" / LANG,
+                                        out / "translations")
     if keys["dev"]:
-        dev = write_collection(aligned.pairs, passages(keys["dev"], size), out / "dev" / LANG)
-        manifest["dev"] = {k: v for k, v in dev.items() if k in ("documents", "queries", "qrels")}
+        manifest["dev"] = write_collection(aligned.pairs, passages(keys["dev"], size), out / "dev" / LANG)
     manifest["msmarco"] = write_teacher_triples(aligned.pairs, passages(keys["train"], size),
                                                 cfg["teacher_queries"], rng, out)
     manifest.update(write_training_text(aligned.pairs, keys["train"], cfg, rng, out))
