@@ -1,6 +1,7 @@
 """Speed targets of the default pipeline, measured (not asserted; the numbers are in docs/costs.md).
 
     python benchmarks/pipeline.py [--workdir DIR] [--configfile NAME] [--skip-steps] [--skip-cold] [--stages-only]
+                                  [--device cuda] [--e5-shapes]
 
 1. cold ``snakemake --cores 2`` of config/config.yaml (or ``--configfile bible.yaml``, any file under
    config/) in a fresh copy of the workflow;
@@ -90,9 +91,30 @@ def rule_scripts() -> dict[str, Path]:
     return out
 
 
-def step_ms(method: str = "optical", steps: int = 20) -> float:
+# multilingual-e5-small's shapes (config/bible-e5.yaml's encoder after convert_e5)
+E5_SHAPES = {"vocab_size": 250037, "hidden_size": 384, "num_layers": 12, "num_heads": 12, "intermediate_size": 1536,
+             "max_position_embeddings": 514}
+
+
+def _timed(step, steps: int, device) -> float:
+    """Median wall ms of ``step()`` after 3 warm-up calls, the GPU's queue drained before each reading."""
+    import torch
+
+    times = []
+    for i in range(steps + 3):
+        t = time.perf_counter()
+        step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    return 1000 * sorted(times)[len(times) // 2]
+
+
+def step_ms(method: str = "optical", steps: int = 20, device: str = "cpu", encoder: dict | None = None,
+            batch: int = 32, length: int = 64) -> float:
     """Median wall time of one bitext training step of ``method`` (teacher fwd + student fwd/bwd +
-    loss + AdamW) at batch 32, length 64, on random token ids."""
+    loss + AdamW) on random token ids; the default's tiny encoder unless ``encoder`` gives shapes."""
     import torch
 
     from transformers import BertConfig, BertModel
@@ -103,36 +125,33 @@ def step_ms(method: str = "optical", steps: int = 20) -> float:
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     torch.set_num_threads(2)
-    enc = cfg["encoder"]
+    enc, dev = encoder or cfg["encoder"], torch.device(device)
     bert_cfg = BertConfig(vocab_size=enc["vocab_size"], hidden_size=enc["hidden_size"],
                           num_hidden_layers=enc["num_layers"], num_attention_heads=enc["num_heads"],
                           intermediate_size=enc["intermediate_size"],
                           max_position_embeddings=enc["max_position_embeddings"])
-    teacher = models.ColBERT(BertModel(bert_cfg, add_pooling_layer=False), cfg["teacher"]["dim"], 32, 64)
+    teacher = models.ColBERT(BertModel(bert_cfg, add_pooling_layer=False), cfg["teacher"]["dim"], 32, length).to(dev)
     student = copy.deepcopy(teacher)
     teacher.requires_grad_(False)
     opt = torch.optim.AdamW(student.parameters(), lr=1e-4)
-    ids = torch.randint(5, enc["vocab_size"], (32, 64))
+    ids = torch.randint(5, enc["vocab_size"], (batch, length), device=dev)
     att = torch.ones_like(ids)
-    mask = torch.ones(32, 64, dtype=torch.bool)
+    mask = torch.ones(batch, length, dtype=torch.bool, device=dev)
     mask[:, 0] = mask[:, -1] = False
-    links = torch.eye(64, dtype=torch.bool).expand(32, 64, 64) & mask[:, :, None] & mask[:, None, :]  # token_kd_gold
-    times = []
-    for i in range(steps + 3):
-        t = time.perf_counter()
+    eye = torch.eye(length, dtype=torch.bool, device=dev)
+    links = eye.expand(batch, length, length) & mask[:, :, None] & mask[:, None, :]  # token_kd_gold
+
+    def step():
         with torch.no_grad():
             tv = teacher(ids, att)
         loss, _ = objective_of(method)(PairBatch(student(ids.flip(1), att), mask, tv, mask, links), cfg["distill"])
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if i >= 3:
-            times.append(time.perf_counter() - t)
-    times.sort()
-    return 1000 * times[len(times) // 2]
+    return _timed(step, steps, dev)
 
 
-def ot_loss_ms(steps: int = 20) -> float:
+def ot_loss_ms(steps: int = 20, device: str = "cpu") -> float:
     """Median wall time of OPTICAL's loss alone (POT batched log-Sinkhorn plan + <P, C> + backward to
     the vectors) at the step's shapes: 32 pairs x 64 tokens x the teacher's dimension."""
     import torch
@@ -141,28 +160,29 @@ def ot_loss_ms(steps: int = 20) -> float:
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     torch.set_num_threads(2)
-    ot, dim = cfg["distill"]["ot"], cfg["teacher"]["dim"]
-    teacher = torch.nn.functional.normalize(torch.randn(32, 64, dim), dim=-1)
-    mask = torch.ones(32, 64, dtype=torch.bool)
-    times = []
-    for i in range(steps + 3):
-        student = torch.randn(32, 64, dim, requires_grad=True)
-        t = time.perf_counter()
+    ot, dim, dev = cfg["distill"]["ot"], cfg["teacher"]["dim"], torch.device(device)
+    teacher = torch.nn.functional.normalize(torch.randn(32, 64, dim, device=dev), dim=-1)
+    mask = torch.ones(32, 64, dtype=torch.bool, device=dev)
+
+    def step():
+        student = torch.randn(32, 64, dim, requires_grad=True, device=dev)
         loss, _ = ot_distill_loss(student, mask, teacher, mask, ot["reg"], ot["max_iter"], ot["tol"])
         loss.backward()
-        if i >= 3:
-            times.append(time.perf_counter() - t)
-    return 1000 * sorted(times)[len(times) // 2]
+    return _timed(step, steps, dev)
 
 
-def print_step_times() -> None:
+def print_step_times(device: str = "cpu", e5_shapes: bool = False) -> None:
     from optical import registry
-    steps = {method: step_ms(method) for method in registry.names(registry.BITEXT)}
+    where = f"{device}, 2 threads" if device == "cpu" else device
+    steps = {method: step_ms(method, device=device) for method in registry.names(registry.BITEXT)}
     for method, ms in steps.items():
-        print(f"{method} step, batch 32, length 64, 2 threads: {ms:.1f} ms (median)")
-    ot = ot_loss_ms()
+        print(f"{method} step, batch 32, length 64, {where}: {ms:.1f} ms (median)")
+    ot = ot_loss_ms(device=device)
     print(f"OPTICAL's loss alone (POT plan + <P, C> + backward), same shapes: {ot:.1f} ms, "
           f"{ot / steps['optical']:.0%} of its step")
+    if e5_shapes:  # the e5 track's distillation step (config/bible-e5.yaml: batch 16, length 64)
+        ms = step_ms("optical", steps=10, device=device, encoder=E5_SHAPES, batch=16, length=64)
+        print(f"optical step with multilingual-e5-small's shapes, batch 16, length 64, {where}: {ms:.1f} ms (median)")
 
 
 def main() -> None:
@@ -172,13 +192,15 @@ def main() -> None:
     ap.add_argument("--stages-only", action="store_true", help="only print the stage table of --workdir")
     ap.add_argument("--configfile", default="config.yaml", help="a config under config/ (default: config.yaml)")
     ap.add_argument("--skip-steps", action="store_true", help="skip the training-step timings")
+    ap.add_argument("--device", default="cpu", help="where the step timings run: cpu or cuda")
+    ap.add_argument("--e5-shapes", action="store_true", help="also time a step with multilingual-e5-small's shapes")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="optical-bench-"))
     if args.stages_only:
         print_stages(work)
         return
     if not args.skip_steps:
-        print_step_times()
+        print_step_times(args.device, args.e5_shapes)
     if args.skip_cold:
         return
     if not (work / "Snakefile").exists():

@@ -53,7 +53,8 @@ def run_case(name: str, fx: Path, out: Path, state: Path | None, **overrides) ->
     from optical.train import distill, nmt, pretrain, teacher
 
     cfg = dict(TRAINING, **overrides)
-    common = dict(seed=3, threads=1, device="cpu", state_dir=str(state) if state else None)
+    # OPTICAL_TEST_DEVICE=cuda runs every case on the GPU (the device check in docs/tests.md)
+    common = dict(seed=3, threads=1, device=os.environ.get("OPTICAL_TEST_DEVICE", "cpu"), state_dir=str(state) if state else None)
     ot = {"reg": 0.05, "max_iter": 30, "tol": 1e-4}
     if name == "pretrain":
         encoder = {"vocab_size": 600, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64,

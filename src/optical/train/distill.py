@@ -100,7 +100,7 @@ def translation_p_at_1(queries: list[torch.Tensor], docs: list[torch.Tensor], ch
     for i in range(0, len(queries), chunk):
         q, q_mask = models.pad_vectors(queries[i:i + chunk])
         best = models.maxsim(q, q_mask, d, d_mask).argmax(dim=1)
-        hits += int((best == torch.arange(i, i + len(q))).sum())
+        hits += int((best == torch.arange(i, i + len(q), device=best.device)).sum())
     return hits / len(queries)
 
 

@@ -110,6 +110,8 @@ class TrainState:
         sched.load_state_dict(state["scheduler"])
         sampler.load_state_dict(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():  # dropout on the GPU draws from these
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         np.random.set_state(state["numpy_rng"])
         random.setstate(state["python_rng"])
         log.info("resuming from step %d (state in %s)", state["loop"]["step"], self.dir)
@@ -121,6 +123,7 @@ class TrainState:
         state = {"fingerprint": self.fingerprint, "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "sampler": sampler.state_dict(),
                  "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
                  "python_rng": random.getstate(), "loop": loop}
         with io.atomic_path(self.dir / STATE_FILE) as tmp:
             torch.save(state, tmp)
