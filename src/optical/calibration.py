@@ -1,0 +1,104 @@
+"""Calibrating the synthetic world against a target regime stated in advance (issue 13,
+docs/calibration.md): the knob settings of a trial, and what a trial's run says about the regime.
+
+Only the reference systems enter: random, direct transfer, the translate-test ceiling and the NER
+teacher. A trial never reads a student's result, so no knob can be chosen on how methods compare.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import pandas as pd
+import yaml
+
+from optical import registry
+from optical.data.synthetic import PIVOT
+from optical.evaluate.stats import gap_closed
+from optical.report.tables import ner_table
+
+RANDOM = "random"
+
+
+def apply_settings(config: dict, settings: list[str]) -> dict:
+    """A copy of ``config`` with each ``dotted.key=VALUE`` set (VALUE is YAML); a ``*`` segment
+    sets the key under every child, e.g. ``world.languages.*.cognate_share=0.2``."""
+    out = copy.deepcopy(config)
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"setting {item!r}: write it as dotted.key=VALUE, e.g. world.cased=true")
+        _set(out, key.split("."), yaml.safe_load(raw), key)
+    return out
+
+
+def _set(node: dict, path: list[str], value, key: str) -> None:
+    head, rest = path[0], path[1:]
+    if not isinstance(node, dict):
+        raise ValueError(f"setting {key!r}: {head!r} is below a value that is not a mapping")
+    targets = list(node) if head == "*" else [head]
+    if head == "*" and not targets:
+        raise ValueError(f"setting {key!r}: '*' matches nothing")
+    for t in targets:
+        if not rest:
+            node[t] = value
+        else:
+            if t not in node:
+                raise ValueError(f"setting {key!r}: no key {t!r} in the config (check the spelling)")
+            _set(node[t], rest, value, key)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The regime stated before any calibration run (docs/calibration.md)."""
+    share: tuple[float, float] = (0.2, 0.6)        # (direct − random) / (ceiling − random)
+    ner_share: tuple[float, float] = (0.3, 0.85)   # direct F1 / English F1
+    english_f1: float = 0.70                       # the English NER teacher (issue 13's done-when)
+
+
+def _shares(means: pd.Series, lang: str) -> list[float]:
+    """Per seed of the ceiling: (direct − random) / (ceiling − random), random's one run (seed 0,
+    it is untrained) or its run of that seed."""
+    out = []
+    for (l, system, seed), ceiling in means.items():
+        if l != lang or system != registry.ORACLE:
+            continue
+        floor = means.get((lang, RANDOM, seed), means.get((lang, RANDOM, 0)))
+        direct = means.get((lang, registry.BASELINE, seed))
+        if floor is not None and direct is not None:
+            out.append(gap_closed(direct, floor, ceiling))
+    return out
+
+
+def regime(metrics: pd.DataFrame, ner: pd.DataFrame, resource: dict[str, int], measure: str) -> pd.DataFrame:
+    """Per language (in order of ``resource``, its monolingual sentences): random, direct and ceiling
+    ``measure`` (mean over seeds of the mean over queries), direct's share of the distance from
+    random to the ceiling (mean over seeds of the per-seed share), and NER direct F1 beside the
+    English teacher's, as means over seeds."""
+    m = metrics[(metrics.variant == "main") & (metrics.measure == measure)]
+    per_seed = m.groupby(["language", "system", "seed"])["value"].mean()
+    means = per_seed.groupby(["language", "system"]).mean()
+    f1 = ner_table(ner).set_index(["language", "system"])["f1"] if len(ner) else pd.Series(dtype=float)
+    english = f1.get((PIVOT, registry.BASELINE), float("nan"))
+    rows = []
+    for lang in sorted(resource, key=resource.get):
+        direct_f1 = f1.get((lang, registry.BASELINE), float("nan"))
+        shares = _shares(per_seed, lang)
+        rows.append({"language": lang, "mono_sentences": resource[lang],
+                     "random": means.get((lang, RANDOM)), "direct": means.get((lang, registry.BASELINE)),
+                     "ceiling": means.get((lang, registry.ORACLE)),
+                     "share": sum(shares) / len(shares) if shares else float("nan"),
+                     "english_f1": english, "direct_f1": direct_f1, "ner_share": direct_f1 / english})
+    return pd.DataFrame(rows)
+
+
+def verdict(table: pd.DataFrame, target: Target = Target()) -> dict[str, bool]:
+    """Which parts of the target a trial's :func:`regime` table meets (languages in resource order)."""
+    def within(v, lo_hi):
+        return bool(v.between(*lo_hi).all())
+    return {"share in range": within(table.share, target.share),
+            "share increases with resource": bool(table.share.is_monotonic_increasing),
+            "NER share in range": within(table.ner_share, target.ner_share),
+            "NER share increases with resource": bool(table.ner_share.is_monotonic_increasing),
+            "English F1": bool((table.english_f1 >= target.english_f1).all())}

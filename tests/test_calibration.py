@@ -1,0 +1,60 @@
+"""The calibration helpers (issue 13): trial settings, the regime table and the verdict."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optical.calibration import Target, apply_settings, regime, verdict
+
+BASE = {"seeds": [1], "world": {"cased": False, "languages": {"fi": {"cognate_share": 0.0}, "it": {}}}}
+
+
+def test_settings_set_nested_keys_and_every_child():
+    out = apply_settings(BASE, ["world.cased=true", "world.languages.*.cognate_share=0.2", "seeds=[1, 2]"])
+    assert out["world"]["cased"] is True and out["seeds"] == [1, 2]
+    assert out["world"]["languages"] == {"fi": {"cognate_share": 0.2}, "it": {"cognate_share": 0.2}}
+    assert BASE["world"]["cased"] is False and BASE["world"]["languages"]["it"] == {}  # a copy
+
+
+@pytest.mark.parametrize("bad, words", [("world.cased", "dotted.key=VALUE"), ("wrold.cased=true", "no key 'wrold'"),
+                                        ("seeds.x=1", "not a mapping")])
+def test_settings_refuse_what_they_cannot_place(bad, words):
+    with pytest.raises(ValueError, match=words):
+        apply_settings(BASE, [bad])
+
+
+def _metrics(values: dict) -> pd.DataFrame:
+    """Per-query rows: values[(lang, system, seed)] is the list of per-query nDCG@10."""
+    rows = [{"language": l, "system": s, "variant": "main", "seed": seed, "query_id": str(i),
+             "measure": "nDCG@10", "value": v}
+            for (l, s, seed), vs in values.items() for i, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+def _ner(counts: dict) -> pd.DataFrame:
+    rows = [{"language": l, "system": s, "seed": seed, "sentence": 0, "correct": c, "predicted": p, "gold_entities": g}
+            for (l, s, seed), (c, p, g) in counts.items()]
+    return pd.DataFrame(rows)
+
+
+def test_regime_measures_direct_between_random_and_the_ceiling_per_seed():
+    m = _metrics({("fi", "random", 0): [0.1, 0.1], ("fi", "direct", 1): [0.3, 0.5], ("fi", "direct", 2): [0.2, 0.2],
+                  ("fi", "translate_test_oracle", 1): [0.9, 0.9], ("fi", "translate_test_oracle", 2): [0.5, 0.5],
+                  ("it", "random", 0): [0.0], ("it", "direct", 1): [0.5], ("it", "translate_test_oracle", 1): [1.0]})
+    ner = _ner({("en", "direct", 1): (8, 10, 10), ("fi", "direct", 1): (2, 10, 10), ("it", "direct", 1): (4, 10, 10)})
+    t = regime(m, ner, {"it": 1600, "fi": 800}, "nDCG@10")
+    assert t.language.tolist() == ["fi", "it"]  # in resource order
+    # fi: seed 1 (0.4 - 0.1) / (0.9 - 0.1) = 0.375, seed 2 (0.2 - 0.1) / (0.5 - 0.1) = 0.25
+    assert t.share.tolist() == pytest.approx([(0.375 + 0.25) / 2, 0.5])
+    assert t.direct.tolist() == pytest.approx([0.3, 0.5]) and t.random.tolist() == pytest.approx([0.1, 0.0])
+    assert t.english_f1.tolist() == pytest.approx([0.8, 0.8])
+    assert t.ner_share.tolist() == pytest.approx([0.25, 0.5])
+
+
+def test_verdict_names_each_part_of_the_target():
+    table = pd.DataFrame({"share": [0.3, 0.5], "ner_share": [0.4, 0.35], "english_f1": [0.75, 0.75]})
+    v = verdict(table, Target())
+    assert v == {"share in range": True, "share increases with resource": True, "NER share in range": True,
+                 "NER share increases with resource": False, "English F1": True}
+    assert not verdict(table.assign(share=[0.1, np.nan]))["share in range"]
+    assert not verdict(table.assign(english_f1=0.6))["English F1"]
