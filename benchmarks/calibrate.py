@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, copy_workflow  # noqa: E402
+from pipeline import ROOT, run_config  # noqa: E402
 
 from optical.calibration import apply_settings, regime, verdict  # noqa: E402
 
@@ -40,13 +39,7 @@ def main() -> None:
     settings = list(args.set) + ([f"seeds={args.seeds}"] if args.seeds else [])
     config = apply_settings(yaml.safe_load(Path(args.base).read_text()), settings)
     work = Path(args.workdir or f"/tmp/optical-calibration/{args.trial}")
-    if not (work / "Snakefile").exists():
-        copy_workflow(work)
-    t = time.perf_counter()
-    if not args.no_run:
-        (work / "trial.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        subprocess.run(["snakemake", "--cores", str(args.cores), "--configfile", "trial.yaml"], cwd=work, check=True)
-    wall = time.perf_counter() - t if not args.no_run else float("nan")
+    wall = float("nan") if args.no_run else run_config(work, config, args.cores)
     report = work / "results" / "report"
     resource = {c: config["world"]["languages"][c]["mono_sentences"] for c in config["languages"]}
     table = regime(pd.read_parquet(report / "metrics.parquet"), pd.read_parquet(report / "ner_metrics.parquet"),

@@ -46,6 +46,17 @@ def copy_workflow(dest: Path) -> None:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
 
 
+def run_config(work: Path, config: dict, cores: int = 2) -> float:
+    """Cold (or resumed) ``snakemake`` of ``config`` in ``work``, a copy of the workflow; its wall seconds."""
+    if not (work / "Snakefile").exists():
+        copy_workflow(work)
+    (work / "trial.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "--configfile", "trial.yaml"],
+                   cwd=work, check=True)
+    return time.perf_counter() - t
+
+
 def stage_table(workdir: Path) -> list[tuple[str, int, float, float, float]]:
     """(rule, jobs, summed wall s, summed CPU s, max peak RSS MiB) from results/benchmarks/<rule>/**.tsv."""
     acc: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])

@@ -3,6 +3,7 @@ import filecmp
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from optical.data.synthetic import WorldSpec, write_world
 from optical.data.wikiclir import WIKICLIR_DIRS
@@ -114,6 +115,19 @@ def test_cognates_are_english_forms_under_regular_sound_correspondences(small_wo
     assert all(len(targets) == 1 for targets in correspondences.values())  # regular: one letter, one outcome
     changed = {a for a, b in correspondences.items() if b != {a}}
     assert changed and changed != set(correspondences)  # some letters change, some stay
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_cognate_share_zero_shares_no_form_and_one_gives_every_concept_a_cognate(small_world, share):
+    world = _world(small_world, cognate_share=share, cognate_shift=0.0)  # no shift: a cognate is the English form
+    english = world.lexicons["en"].forms
+    for lang in small_world["languages"]:
+        forms = world.lexicons[lang].forms
+        same = sum(a == b for a, b in zip(forms, english))
+        if share == 0.0:  # no word form of the language is an English word at all
+            assert same == 0 and not set(forms) & set(english)
+        else:
+            assert same == len(forms) == len(english)
 
 
 def test_cased_world_capitalises_names_and_sentence_starts(tmp_path, small_world):

@@ -1,0 +1,56 @@
+"""The main comparison on several synthetic worlds (issue 13, item 5; docs/results.md#robustness).
+
+    python benchmarks/robustness.py [--worlds 13 14 15] [--workdir DIR] [--cores 2]
+
+Runs config/robustness.yaml once per world seed (``robustness.world_seeds`` there, or --worlds),
+each cold in its own copy of the workflow, then compares every paired test of the reports across
+the worlds (optical.robustness): which conclusions hold on every world and which flip. Writes
+robustness.parquet and robustness.md into the workdir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline import ROOT, run_config  # noqa: E402
+
+from optical.calibration import apply_settings  # noqa: E402
+from optical.robustness import table  # noqa: E402
+
+FAMILIES = ["headline", "vs_direct", "optical_vs_each", "ner_vs_direct"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=str(ROOT / "config" / "robustness.yaml"))
+    ap.add_argument("--worlds", nargs="*", type=int, help="world seeds (default: robustness.world_seeds)")
+    ap.add_argument("--workdir", default="/tmp/optical-robustness")
+    ap.add_argument("--cores", type=int, default=2)
+    args = ap.parse_args()
+    base = yaml.safe_load(Path(args.config).read_text())
+    worlds = args.worlds or base["robustness"]["world_seeds"]
+    tests = {}
+    for w in worlds:
+        work = Path(args.workdir) / f"world{w}"
+        wall = run_config(work, apply_settings(base, [f"world.seed={w}"]), args.cores)
+        print(f"world {w}: {wall / 60:.1f} min", flush=True)
+        tests[w] = pd.read_parquet(work / "results" / "report" / "tests.parquet")
+    measure, alpha = base["evaluation"]["headline_measure"], base["evaluation"]["alpha"]
+    t = table(tests, alpha)
+    t = t[t.family.isin(FAMILIES) & ((t.task == "ner") | (t.measure == measure))]
+    t = t[((t.candidates == base["candidates"]["first_stage"]) | (t.task == "ner")) & (t.method != "paired t-test")]
+    out = Path(args.workdir)
+    t.to_parquet(out / "robustness.parquet", index=False)
+    (out / "robustness.md").write_text(t.to_markdown(index=False, floatfmt=".3f"))
+    print(t.verdict.value_counts().to_string())
+    print(f"written: {out / 'robustness.md'}")
+
+
+if __name__ == "__main__":
+    main()
