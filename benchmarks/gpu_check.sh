@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check (docs/tests.md), run on a machine with CUDA where torch, transformers, tokenizers,
-# safetensors, sacrebleu, pyarrow, pandas and pytest are installed; POT may come as wheels in .whl/:
+# safetensors, sacrebleu, pyarrow, pandas and pytest are installed; POT and seqeval may come as wheels in .whl/:
 #   bash benchmarks/gpu_check.sh [OUT_DIR]
 # 1. every trainer of the package on the GPU (tests/test_trainer.py with OPTICAL_TEST_DEVICE=cuda):
 #    each records its run, and each, SIGKILLed after saving its state, resumes to bitwise the same weights;
+#    then re-ranking, NER (training and prediction) and NMT (training and translation) tests on the GPU;
 # 2. the training-step timings on the GPU, with multilingual-e5-small's shapes too.
 set -o pipefail
 out=${1:-/tmp/gpu_check}
@@ -16,4 +17,5 @@ export PYTHONPATH=$PWD/src:$PWD/tests${PYTHONPATH:+:$PYTHONPATH} OPTICAL_TEST_DE
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 python3 -c "import torch, transformers, ot; print('torch', torch.__version__, 'transformers', transformers.__version__, 'POT', ot.__version__)" | tee -a "$out/gpu.txt"
 python3 -m pytest -p no:cacheprovider -q tests/test_trainer.py 2>&1 | tee "$out/trainers.log"
+python3 -m pytest -p no:cacheprovider -q tests/test_rerank.py tests/test_ner.py tests/test_nmt.py 2>&1 | tee "$out/inference.log"
 python3 benchmarks/pipeline.py --skip-cold --device cuda --e5-shapes 2>&1 | tee "$out/steps_cuda.log"

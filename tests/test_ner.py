@@ -2,6 +2,7 @@
 hand-checked cases, the paired bootstrap, and the models training what they should."""
 
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from optical.ner.data import LABELS
 from optical.ner.world import NerSpec, NerWorld, write_ner_world
 from optical.evaluate.stats import paired_bootstrap_f1
 from optical.data.synthetic import World, WorldSpec
+
+TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")  # cuda: the GPU check (docs/tests.md)
 
 NER_WORLD = dict(entities_per_type=30, local_share=0.3, exonym_prob=0.5, trigger_prob=0.6, mentions=[1, 2],
                  sentence_length=[4, 8], sentences={"train": 60, "dev": 10, "test": 30})
@@ -204,20 +207,20 @@ def test_teacher_learns_english_and_the_student_learns_only_from_the_teacher(ner
     r = ner_setup
     tcfg = dict(steps=80, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0, weight_decay=0.01, grad_clip=1.0)
     stats = ner_train.train_teacher(str(r / "encoder"), str(r / "en" / "train.parquet"), str(tmp_path / "teacher"), tcfg,
-                              seed=1, device="cpu")
+                              seed=1, device=TEST_DEVICE)
     assert stats["final_loss"] < stats["first_loss"]
     words, gold = ner_data.read_sentences(r / "en" / "test.parquet")
-    pred = ner_eval.predict(str(tmp_path / "teacher"), words, 32, device="cpu")
+    pred = ner_eval.predict(str(tmp_path / "teacher"), words, 32, device=TEST_DEVICE)
     assert [len(p) for p in pred] == [len(w) for w in words]
     scfg = dict(tcfg, steps=40, loss="mse", temperature=1.0)
     before = {k: v.clone() for k, v in ner_model.load_classifier(tmp_path / "teacher")[0].state_dict().items()}
     s = ner_train.train_student(str(tmp_path / "teacher"), str(r / "encoder"), str(r / "sw" / "train.parquet"),
-                          str(tmp_path / "student"), scfg, seed=1, device="cpu")
+                          str(tmp_path / "student"), scfg, seed=1, device=TEST_DEVICE)
     assert s["final_loss"] < s["first_loss"]  # the student approaches the teacher's distributions
     after = ner_model.load_classifier(tmp_path / "teacher")[0].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the teacher is untouched
     res = ner_eval.evaluate(str(tmp_path / "student"), str(r / "sw" / "test.parquet"), str(tmp_path / "e.parquet"), 32,
-                       device="cpu")
+                       device=TEST_DEVICE)
     assert res["sentences"] == 60 and 0 <= res["f1"] <= 1
 
 
@@ -227,10 +230,10 @@ def test_ot_alignment_trains_the_encoder_and_keeps_the_head(ner_setup, tmp_path,
     r = ner_setup
     tcfg = dict(steps=10, batch_size=16, lr=2e-3, max_length=32, checkpoint_every=0, weight_decay=0.01, grad_clip=1.0)
     ner_train.train_teacher(str(r / "encoder"), str(r / "en" / "train.parquet"), str(tmp_path / "teacher"), tcfg, seed=1,
-                      device="cpu")
+                      device=TEST_DEVICE)
     stats = ner_train.train_ot_aligned(str(tmp_path / "teacher"), str(r / "world" / "bitext" / "en-sw.parquet"),
                                  str(tmp_path / "ot"), dict(tcfg, steps=30), default_config["distill"]["ot"],
-                                 objective, seed=1, device="cpu")
+                                 objective, seed=1, device=TEST_DEVICE)
     assert stats["final_loss"] < stats["first_loss"]
     t = ner_model.load_classifier(tmp_path / "teacher")[0].state_dict()
     s = ner_model.load_classifier(tmp_path / "ot")[0].state_dict()

@@ -2,6 +2,7 @@
 split of the bitext, its translations, the translation file layouts and its errors."""
 
 import json
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,8 @@ from optical.data.wikiclir import read_translations
 from optical.errors import InputError
 from optical.evaluate.bm25 import read_translated_queries
 from optical.train import nmt
+
+TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")  # cuda: the GPU check (docs/tests.md)
 
 HELDOUT = 10
 TINY = {"steps": 400, "batch_size": 16, "lr": 5e-3, "weight_decay": 0.0, "grad_clip": 1.0, "warmup_steps": 20,
@@ -32,7 +35,7 @@ def bitext(tmp_path_factory, default_config):
 
 
 def train(bitext, out, direction="xx-en", **overrides) -> dict:
-    return nmt.train_nmt(bitext, str(out), dict(TINY, **overrides), direction, HELDOUT, seed=2, device="cpu")
+    return nmt.train_nmt(bitext, str(out), dict(TINY, **overrides), direction, HELDOUT, seed=2, device=TEST_DEVICE)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +50,8 @@ def test_training_raises_bleu_on_its_training_pairs(bitext, trained):
     trained_dir, record, untrained_dir, _ = trained
     en, xx, _, train_idx = read_split(bitext, HELDOUT, None)
     sources, references = [xx[i] for i in train_idx[:40]], [en[i] for i in train_idx[:40]]
-    before = nmt.corpus_scores(nmt.translate(untrained_dir, sources, device="cpu"), references)
-    after = nmt.corpus_scores(nmt.translate(trained_dir, sources, device="cpu"), references)
+    before = nmt.corpus_scores(nmt.translate(untrained_dir, sources, device=TEST_DEVICE), references)
+    after = nmt.corpus_scores(nmt.translate(trained_dir, sources, device=TEST_DEVICE), references)
     assert before["bleu"] < 5 and after["bleu"] > before["bleu"] + 20, (before, after)
     assert after["chrf"] > before["chrf"] + 20
     curve = [p["loss"] for p in record["heldout_curve"]]
@@ -63,7 +66,7 @@ def test_the_record_holds_the_saved_models_heldout_scores_and_split(bitext, trai
     assert record["train_pairs"] == len(train_idx) and record["steps"] == TINY["steps"]
     # recorded from the in-memory model; the saved one translates identically
     hypotheses = nmt.translate(trained_dir, [xx[i] for i in held], TINY["translate_batch_size"], TINY["max_length"],
-                               TINY["num_beams"], device="cpu")
+                               TINY["num_beams"], device=TEST_DEVICE)
     again = nmt.corpus_scores(hypotheses, [en[i] for i in held])
     assert again == {"bleu": record["heldout_bleu"], "chrf": record["heldout_chrf"]}
     assert json.loads((trained_dir / "training.json").read_text()) == json.loads(json.dumps(record))
@@ -81,8 +84,8 @@ def test_the_model_round_trips_through_save_and_from_pretrained(bitext, trained,
     tok.save_pretrained(tmp_path / "copy")
     texts = [xx[i] for i in held]
     first = nmt.generate(model, tok, texts, 4, 32, 1, dev)
-    assert nmt.translate(tmp_path / "copy", texts, batch_size=4, max_length=32, device="cpu") == first
-    assert nmt.translate(trained_dir, texts, batch_size=4, max_length=32, device="cpu") == first
+    assert nmt.translate(tmp_path / "copy", texts, batch_size=4, max_length=32, device=TEST_DEVICE) == first
+    assert nmt.translate(trained_dir, texts, batch_size=4, max_length=32, device=TEST_DEVICE) == first
 
 
 def test_the_training_loss_is_marians_own_teacher_forced_loss(bitext, trained):
@@ -142,7 +145,7 @@ def test_en_xx_trains_english_to_foreign(bitext, tmp_path):
     assert record["direction"] == "en-xx" and record["final_loss"] < record["first_loss"]
     en, xx, held, train_idx = read_split(bitext, HELDOUT, None)
     foreign = set(" ".join(xx).split()) - set(" ".join(en).split())
-    out = nmt.translate(tmp_path / "m", [en[i] for i in train_idx[:10]], device="cpu")
+    out = nmt.translate(tmp_path / "m", [en[i] for i in train_idx[:10]], device=TEST_DEVICE)
     words = " ".join(out).split()
     assert sum(w in foreign for w in words) > len(words) / 2  # it writes the foreign language
 
@@ -184,7 +187,7 @@ def test_translation_files_read_back(tmp_path):
 def test_translate_documents_with_a_trained_model(bitext, trained, tmp_path):
     en, xx, held, _ = read_split(bitext, HELDOUT, None)
     rows = {f"d{i}": (xx[i].split()[0], " ".join(xx[j] for j in held[i % 3:i % 3 + 3])) for i in range(4)}
-    out = nmt.translate_documents(trained[0], rows, batch_size=8, max_length=32, device="cpu")
+    out = nmt.translate_documents(trained[0], rows, batch_size=8, max_length=32, device=TEST_DEVICE)
     assert list(out) == list(rows) and all(title for title, _ in out.values())
     nmt.write_translated_documents(tmp_path / "docs.tsv", out)
     assert read_translations(tmp_path / "docs.tsv") == {k: f"{t} {x}" for k, (t, x) in out.items()}
@@ -203,31 +206,31 @@ def test_an_empty_bitext_is_an_input_error(tmp_path):
     path = tmp_path / "empty.parquet"
     pq.write_table(pa.table({"src": pa.array([], pa.string()), "tgt": pa.array([], pa.string())}), path)
     with pytest.raises(InputError, match="empty.parquet"):
-        nmt.train_nmt(str(path), str(tmp_path / "m"), TINY, "xx-en", HELDOUT, seed=1, device="cpu")
+        nmt.train_nmt(str(path), str(tmp_path / "m"), TINY, "xx-en", HELDOUT, seed=1, device=TEST_DEVICE)
     assert not (tmp_path / "m").exists()
 
 
 def test_an_unknown_direction_is_an_input_error(bitext, tmp_path):
     with pytest.raises(InputError, match=r"unknown translation direction 'sw-en'.*xx-en, en-xx"):
-        nmt.train_nmt(bitext, str(tmp_path / "m"), TINY, "sw-en", HELDOUT, seed=1, device="cpu")
+        nmt.train_nmt(bitext, str(tmp_path / "m"), TINY, "sw-en", HELDOUT, seed=1, device=TEST_DEVICE)
 
 
 def test_a_directory_that_is_not_a_marian_model_is_an_input_error(trained, tmp_path):
     with pytest.raises(InputError, match="no config.json"):
-        nmt.translate(tmp_path, ["x"], device="cpu")
+        nmt.translate(tmp_path, ["x"], device=TEST_DEVICE)
     bert = tmp_path / "bert"
     bert.mkdir()
     (bert / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(InputError, match=r"not a Marian translation model \(model_type 'bert'\)"):
-        nmt.translate(bert, ["x"], device="cpu")
+        nmt.translate(bert, ["x"], device=TEST_DEVICE)
     hollow = tmp_path / "hollow"
     hollow.mkdir()
     (hollow / "config.json").write_text((trained[0] / "config.json").read_text())
     with pytest.raises(InputError, match="no weights"):
-        nmt.translate(hollow, ["x"], device="cpu")
+        nmt.translate(hollow, ["x"], device=TEST_DEVICE)
     (hollow / "model.safetensors").write_bytes((trained[0] / "model.safetensors").read_bytes())
     with pytest.raises(InputError, match="cannot load the tokenizer"):
-        nmt.translate(hollow, ["x"], device="cpu")
+        nmt.translate(hollow, ["x"], device=TEST_DEVICE)
 
 
 def test_a_pretrained_model_is_adopted_with_the_same_heldout_scores(bitext, trained, tmp_path):
@@ -238,7 +241,7 @@ def test_a_pretrained_model_is_adopted_with_the_same_heldout_scores(bitext, trai
     trained_dir, record = trained[0], trained[1]
     path, origin = hub_snapshot(None, "main", str(trained_dir), None, "NMT model", "languages.sw.nmt_models")
     adopted = nmt.adopt_pretrained(path, str(tmp_path / "adopted"), bitext, TINY, "xx-en", HELDOUT, origin,
-                                   device="cpu")
+                                   device=TEST_DEVICE)
     assert adopted["origin"] == f"local {trained_dir}" and adopted["steps"] == 0
     assert adopted["heldout_bleu"] == pytest.approx(record["heldout_bleu"])
     assert adopted["heldout_chrf"] == pytest.approx(record["heldout_chrf"])

@@ -1,6 +1,8 @@
 """Re-ranking: batched query and document encoding gives the scores of encoding one text at a time,
 and chunking the documents (bounded memory on real collections) changes nothing."""
 
+import os
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -8,6 +10,8 @@ import torch
 
 from optical import io, models
 from optical.evaluate.rerank import candidates_by_chunk, rerank
+
+TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")  # cuda: the GPU check (docs/tests.md)
 
 TEXTS = ["the dog runs home fast", "a cat sleeps", "big red house near the old tree", "dog", "home tree cat dog"]
 
@@ -43,7 +47,7 @@ def test_batched_rerank_scores_equal_one_text_at_a_time(scorer, tmp_path):
     io.write_trec_run(tmp_path / "c.run", cands, "c")
     for chunk_docs in (100, 2):  # one chunk, and a query's candidates split over chunks
         rerank(str(scorer), str(scorer), str(tmp_path / "q.parquet"), docs, str(tmp_path / "c.run"),
-               str(tmp_path / f"r{chunk_docs}.run"), "t", batch_size=2, threads=1, device="cpu",
+               str(tmp_path / f"r{chunk_docs}.run"), "t", batch_size=2, threads=1, device=TEST_DEVICE,
                chunk_docs=chunk_docs)
         run = io.read_trec_run(tmp_path / f"r{chunk_docs}.run")
         for q, cs in cands.items():

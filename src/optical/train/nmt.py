@@ -218,6 +218,10 @@ def load_marian(model_dir, device: str = "auto"):
     from transformers import AutoTokenizer, MarianMTModel
 
     path = check_marian_dir(model_dir)
+    if not any((path / f).exists() for f in ("tokenizer.json", "source.spm")):  # ours, or opus-mt's SentencePiece
+        # checked here: transformers' Marian tokenizer fails on a missing file with a TypeError in some versions
+        raise InputError(path, "cannot load the tokenizer of this Marian model (no tokenizer.json or source.spm)",
+                         "save the tokenizer with the model; opus-mt checkpoints need the sentencepiece package")
     try:
         tok = AutoTokenizer.from_pretrained(str(path))
     except (ImportError, OSError, ValueError) as e:
