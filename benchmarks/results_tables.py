@@ -1,0 +1,71 @@
+"""The docs' result tables, printed from a finished run (docs/results.md is written from them):
+
+    python benchmarks/results_tables.py RUN_DIR [--list sampled]
+
+RUN_DIR/results/report/{metrics,ner_metrics,tests}.parquet: the retrieval table (mean ± std over
+seeds of the per-seed mean over queries, gap closed to the ceiling), OPTICAL against every other
+system (sign-flip permutation, Holm), direct transfer's share of random → ceiling, and NER F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from optical import registry
+from optical.calibration import regime
+from optical.report.tables import gap_table, ner_table, system_table
+
+
+def _cell(t: pd.DataFrame, system: str, lang: str) -> str:
+    row = t.loc[(system, lang)]
+    return f"{row['mean']:.3f}" + (f" ± {row['std']:.3f}" if row["seeds"] > 1 else "")
+
+
+def retrieval(m: pd.DataFrame, measure: str, langs: list[str]) -> None:
+    t = system_table(m[m.measure == measure]).set_index(["system", "language"])
+    gaps = gap_table(m, list(m.system.unique()), measure).groupby(["system", "language"]).gap_closed.mean()
+    print(f"| system | {' | '.join('en→' + l for l in langs)} | gap closed {' / '.join(langs)} |\n|---|" + "---|" * (len(langs) + 1))
+    for s in [s for s in registry.RETRIEVAL if s in set(m.system)]:
+        cells = [_cell(t, s, lang) for lang in langs]
+        gap = " / ".join(f"{100 * gaps.get((s, l), float('nan')):.0f}%" for l in langs)
+        print(f"| {registry.RETRIEVAL[s].label} | {' | '.join(cells)} | {gap} |")
+
+
+def optical_vs_each(tests: pd.DataFrame, measure: str, first_stage: str, langs: list[str]) -> None:
+    t = tests[(tests.family == "optical_vs_each") & (tests.measure == measure) & (tests.candidates == first_stage)
+              & (tests.method != "paired t-test")]
+    print(f"\n| against | {' | '.join('en→' + l + ' Δ [95% CI] (Holm p)' for l in langs)} |\n|---|" + "---|" * len(langs))
+    for other, g in t.groupby("other", sort=False):
+        g = g.set_index("language")
+        cells = [f"{g.loc[l, 'delta']:+.3f} [{g.loc[l, 'ci_low']:+.3f}, {g.loc[l, 'ci_high']:+.3f}] ({g.loc[l, 'p_holm']:.3f})"
+                 if l in g.index else "–" for l in langs]
+        print(f"| {registry.RETRIEVAL[other].label} | {' | '.join(cells)} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--list", default="sampled", help="the candidate list (default: sampled)")
+    ap.add_argument("--measure", default="nDCG@10")
+    ap.add_argument("--languages", nargs="*", help="column order, lowest resource first (default: sorted)")
+    args = ap.parse_args()
+    rep = args.run_dir / "results" / "report"
+    m = pd.read_parquet(rep / "metrics.parquet")
+    m = m[m.candidates == args.list]
+    ner = pd.read_parquet(rep / "ner_metrics.parquet")
+    langs = args.languages or sorted(m.language.unique())
+    retrieval(m, args.measure, langs)
+    optical_vs_each(pd.read_parquet(rep / "tests.parquet"), args.measure, args.list, langs)
+    print("\nDirect transfer's share of random → ceiling, and NER direct F1 / English F1:")
+    print(regime(m, ner[ner.system == registry.BASELINE], {lang: i for i, lang in enumerate(langs)}, args.measure)
+          .to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print("\nNER (F1 %, mean ± std over seeds; P / R):")
+    for _, r in ner_table(ner).iterrows():
+        print(f"{r.language:3} {r.system:20} {100 * r.f1:5.1f} ± {100 * r.f1_std:4.1f}   P {100 * r.precision:5.1f}  R {100 * r.recall:5.1f}")
+
+
+if __name__ == "__main__":
+    main()
