@@ -34,6 +34,28 @@ def small_world(default_config) -> dict:
     return shrink_world(default_config["world"])
 
 
+WORLD_KNOBS = ("cased", "name_syllables")
+LANGUAGE_KNOBS = ("cognate_share", "cognate_shift", "code_switch_prob")
+
+
+def without_knobs(world: dict) -> dict:
+    """The world with issue 13's knobs left out (each at its neutral default): the uncalibrated world
+    that each knob's test changes one knob of."""
+    w = copy.deepcopy(world)
+    for k in WORLD_KNOBS:
+        w.pop(k, None)
+    w["english"].pop("morph_prob", None)
+    for spec in w["languages"].values():
+        for k in LANGUAGE_KNOBS:
+            spec.pop(k, None)
+    return w
+
+
+@pytest.fixture()
+def plain_world(small_world) -> dict:
+    return without_knobs(small_world)
+
+
 # --- a tiny config through real Snakemake (fault, determinism and SLURM tests) ---------------
 
 def tiny_config(default: dict) -> dict:

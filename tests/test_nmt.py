@@ -141,7 +141,7 @@ def test_heldout_pairs_are_never_trained_on(bitext, tmp_path, monkeypatch):
 
 
 def test_en_xx_trains_english_to_foreign(bitext, tmp_path):
-    record = train(bitext, tmp_path / "m", direction="en-xx", steps=150, eval_every=0)
+    record = train(bitext, tmp_path / "m", direction="en-xx", eval_every=0)  # 400 steps: 150 was too few to be stable
     assert record["direction"] == "en-xx" and record["final_loss"] < record["first_loss"]
     en, xx, held, train_idx = read_split(bitext, HELDOUT, None)
     foreign = set(" ".join(xx).split()) - set(" ".join(en).split())

@@ -80,9 +80,9 @@ def _identical_trees(a: Path, b: Path, only=None) -> bool:
         all(filecmp.cmp(a / f, b / f, shallow=False) for f in files)
 
 
-def test_knobs_at_their_neutral_values_leave_the_world_unchanged(tmp_path, small_world):
-    write_world(WorldSpec.from_config(small_world), tmp_path / "absent")
-    neutral = copy.deepcopy(small_world)
+def test_knobs_at_their_neutral_values_leave_the_world_unchanged(tmp_path, plain_world):
+    write_world(WorldSpec.from_config(plain_world), tmp_path / "absent")
+    neutral = copy.deepcopy(plain_world)
     neutral.update(cased=False, name_syllables=[3, 4])
     neutral["english"]["morph_prob"] = 0.0
     for spec in neutral["languages"].values():
@@ -91,21 +91,21 @@ def test_knobs_at_their_neutral_values_leave_the_world_unchanged(tmp_path, small
     assert _identical_trees(tmp_path / "absent", tmp_path / "neutral")
 
 
-def _world(small_world, **language):
+def _world(plain_world, **language):
     from optical.data.synthetic import World
-    w = copy.deepcopy(small_world)
+    w = copy.deepcopy(plain_world)
     for spec in w["languages"].values():
         spec.update(language)
     return World(WorldSpec.from_config(w))
 
 
-def test_cognates_are_english_forms_under_regular_sound_correspondences(small_world):
-    unshifted = _world(small_world, cognate_share=0.4, cognate_shift=0.0)
+def test_cognates_are_english_forms_under_regular_sound_correspondences(plain_world):
+    unshifted = _world(plain_world, cognate_share=0.4, cognate_shift=0.0)
     english = unshifted.lexicons["en"].forms
     cognate = [a == b for a, b in zip(unshifted.lexicons["sw"].forms, english)]
     assert 0.3 < sum(cognate) / len(cognate) < 0.45  # the share, less derived forms that would collide
-    shifted = _world(small_world, cognate_share=0.4, cognate_shift=0.5).lexicons["sw"].forms
-    native = _world(small_world).lexicons["sw"].forms
+    shifted = _world(plain_world, cognate_share=0.4, cognate_shift=0.5).lexicons["sw"].forms
+    native = _world(plain_world).lexicons["sw"].forms
     correspondences: dict[str, set[str]] = {}
     for is_cognate, form, en, own in zip(cognate, shifted, english, native):
         if is_cognate and form != own:  # the same concepts are cognates whatever the shift
@@ -118,10 +118,10 @@ def test_cognates_are_english_forms_under_regular_sound_correspondences(small_wo
 
 
 @pytest.mark.parametrize("share", [0.0, 1.0])
-def test_cognate_share_zero_shares_no_form_and_one_gives_every_concept_a_cognate(small_world, share):
-    world = _world(small_world, cognate_share=share, cognate_shift=0.0)  # no shift: a cognate is the English form
+def test_cognate_share_zero_shares_no_form_and_one_gives_every_concept_a_cognate(plain_world, share):
+    world = _world(plain_world, cognate_share=share, cognate_shift=0.0)  # no shift: a cognate is the English form
     english = world.lexicons["en"].forms
-    for lang in small_world["languages"]:
+    for lang in plain_world["languages"]:
         forms = world.lexicons[lang].forms
         same = sum(a == b for a, b in zip(forms, english))
         if share == 0.0:  # no word form of the language is an English word at all
@@ -130,11 +130,11 @@ def test_cognate_share_zero_shares_no_form_and_one_gives_every_concept_a_cognate
             assert same == len(forms) == len(english)
 
 
-def test_cased_world_capitalises_names_and_sentence_starts(tmp_path, small_world):
-    w = copy.deepcopy(small_world)
+def test_cased_world_capitalises_names_and_sentence_starts(tmp_path, plain_world):
+    w = copy.deepcopy(plain_world)
     w["cased"] = True
     write_world(WorldSpec.from_config(w), tmp_path / "cased")
-    write_world(WorldSpec.from_config(small_world), tmp_path / "plain")
+    write_world(WorldSpec.from_config(plain_world), tmp_path / "plain")
     docs = "ir_datasets/wikiclir/source/wiki-clir/swahili/wiki_sw.documents"
     cased = (tmp_path / "cased" / docs).read_text().splitlines()
     plain = (tmp_path / "plain" / docs).read_text().splitlines()
@@ -147,25 +147,25 @@ def test_cased_world_capitalises_names_and_sentence_starts(tmp_path, small_world
         assert title in text  # the name, capitalised, inside the text too
 
 
-def test_name_lengths_can_match_word_lengths(small_world):
+def test_name_lengths_can_match_word_lengths(plain_world):
     from optical.data.synthetic import World
-    w = copy.deepcopy(small_world)
+    w = copy.deepcopy(plain_world)
     w["name_syllables"] = [1, 3]
     names = World(WorldSpec.from_config(w)).names
     assert min(map(len, names)) <= 3  # one syllable (plus a closing consonant), as short as content words
 
 
-def test_code_switching_touches_only_monolingual_text(tmp_path, small_world):
-    switched = copy.deepcopy(small_world)
+def test_code_switching_touches_only_monolingual_text(tmp_path, plain_world):
+    switched = copy.deepcopy(plain_world)
     for spec in switched["languages"].values():
         spec["code_switch_prob"] = 0.3
     write_world(WorldSpec.from_config(switched), tmp_path / "switched")
-    write_world(WorldSpec.from_config(small_world), tmp_path / "plain")
+    write_world(WorldSpec.from_config(plain_world), tmp_path / "plain")
     for part in ("ir_datasets", "bitext", "translations", "msmarco", "mmarco"):
         assert _identical_trees(tmp_path / "switched", tmp_path / "plain", only=part), part
     assert (tmp_path / "switched" / "mono" / "en.txt").read_text() == (tmp_path / "plain" / "mono" / "en.txt").read_text()
     from optical.data.synthetic import World
-    english = set(World(WorldSpec.from_config(small_world)).lexicons["en"].forms)
+    english = set(World(WorldSpec.from_config(plain_world)).lexicons["en"].forms)
     words = (tmp_path / "switched" / "mono" / "sw.txt").read_text().split()
     plain = (tmp_path / "plain" / "mono" / "sw.txt").read_text().split()
     assert len(words) == len(plain)
@@ -173,11 +173,11 @@ def test_code_switching_touches_only_monolingual_text(tmp_path, small_world):
     assert changed > 0.1 * len(words) and all(a in english for a, b in zip(words, plain) if a != b)
 
 
-def test_english_morphology_suffixes_english_words(tmp_path, small_world):
-    w = copy.deepcopy(small_world)
+def test_english_morphology_suffixes_english_words(tmp_path, plain_world):
+    w = copy.deepcopy(plain_world)
     w["english"]["morph_prob"] = 0.5
     write_world(WorldSpec.from_config(w), tmp_path / "morph")
-    write_world(WorldSpec.from_config(small_world), tmp_path / "plain")
+    write_world(WorldSpec.from_config(plain_world), tmp_path / "plain")
     morph = set((tmp_path / "morph" / "mono" / "en.txt").read_text().split())
     plain = set((tmp_path / "plain" / "mono" / "en.txt").read_text().split())
     assert len(morph - plain) > 0.2 * len(plain)  # new word forms: stems with suffixes
