@@ -16,6 +16,7 @@ import pandas as pd
 
 from optical import registry
 from optical.calibration import regime
+from optical.data.synthetic import PIVOT
 from optical.report.tables import gap_table, ner_table, system_table
 
 
@@ -59,12 +60,41 @@ def main() -> None:
     langs = args.languages or sorted(m.language.unique())
     retrieval(m, args.measure, langs)
     optical_vs_each(pd.read_parquet(rep / "tests.parquet"), args.measure, args.list, langs)
-    print("\nDirect transfer's share of random → ceiling, and NER direct F1 / English F1:")
-    print(regime(m, ner[ner.system == registry.BASELINE], {lang: i for i, lang in enumerate(langs)}, args.measure)
-          .to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print("\nNER (F1 %, mean ± std over seeds; P / R):")
-    for _, r in ner_table(ner).iterrows():
-        print(f"{r.language:3} {r.system:20} {100 * r.f1:5.1f} ± {100 * r.f1_std:4.1f}   P {100 * r.precision:5.1f}  R {100 * r.recall:5.1f}")
+    target = regime(m, ner[ner.system == registry.BASELINE], {lang: i for i, lang in enumerate(langs)}, args.measure)
+    print("\n| language | random | direct | ceiling | direct's share | NER direct F1 | English F1 | NER share |\n|---|---|---|---|---|---|---|---|")
+    for _, r in target.iterrows():
+        print(f"| {r.language} | {r.random:.3f} | {r.direct:.3f} | {r.ceiling:.3f} | {r.share:.2f} | {100 * r.direct_f1:.1f} | "
+              f"{100 * r.english_f1:.1f} | {r.ner_share:.2f} |")
+    ner_markdown(ner, langs)
+    answer(pd.read_parquet(rep / "tests.parquet"), langs)
+
+
+def answer(tests: pd.DataFrame, langs: list[str]) -> None:
+    """The report's opening answer (hierarchical bootstrap over seeds, then queries or sentences) and
+    each NER system against direct transfer (permutation test, Holm)."""
+    for family in ("headline", "ner_vs_direct"):
+        t = tests[tests.family == family]
+        print(f"\n{family}:\n| system | {' | '.join('en→' + l for l in langs)} |\n|---|" + "---|" * len(langs))
+        for system, g in t.groupby("system", sort=False):
+            g = g.set_index("language")
+            cells = [f"{g.loc[l, 'delta']:+.3f} [{g.loc[l, 'ci_low']:+.3f}, {g.loc[l, 'ci_high']:+.3f}] (Holm p {g.loc[l, 'p_holm']:.3f})"
+                     if l in g.index else "–" for l in langs]
+            print(f"| {system} vs direct ({g['measure'].iloc[0]}) | {' | '.join(cells)} |")
+
+
+def ner_markdown(ner: pd.DataFrame, langs: list[str]) -> None:
+    t = ner_table(ner).set_index(["system", "language"])
+    print(f"\n| system | English | {' | '.join('en→' + l for l in langs)} |\n|---|---|" + "---|" * len(langs))
+    for s in [s for s in registry.NER if s in set(ner.system)]:
+        cells = [_f1(t, s, lang) for lang in [PIVOT] + langs]
+        print(f"| {registry.NER[s].label} | {' | '.join(cells)} |")
+
+
+def _f1(t: pd.DataFrame, system: str, lang: str) -> str:
+    if (system, lang) not in t.index:
+        return "–"
+    r = t.loc[(system, lang)]
+    return f"{100 * r.f1:.1f} ± {100 * r.f1_std:.1f} (P {100 * r.precision:.0f}, R {100 * r.recall:.0f})"
 
 
 if __name__ == "__main__":
