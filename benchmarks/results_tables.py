@@ -35,15 +35,19 @@ def retrieval(m: pd.DataFrame, measure: str, langs: list[str]) -> None:
         print(f"| {registry.RETRIEVAL[s].label} | {' | '.join(cells)} | {gap} |")
 
 
+def _test_cells(g: pd.DataFrame, langs: list[str], p_label: str) -> str:
+    """Δ [95% CI] (Holm p) per language of one system's test rows."""
+    g = g.set_index("language")
+    return " | ".join(f"{g.loc[l, 'delta']:+.3f} [{g.loc[l, 'ci_low']:+.3f}, {g.loc[l, 'ci_high']:+.3f}] "
+                      f"({p_label}{g.loc[l, 'p_holm']:.3f})" if l in g.index else "–" for l in langs)
+
+
 def optical_vs_each(tests: pd.DataFrame, measure: str, first_stage: str, langs: list[str]) -> None:
     t = tests[(tests.family == "optical_vs_each") & (tests.measure == measure) & (tests.candidates == first_stage)
               & (tests.method != "paired t-test")]
     print(f"\n| against | {' | '.join('en→' + l + ' Δ [95% CI] (Holm p)' for l in langs)} |\n|---|" + "---|" * len(langs))
     for other, g in t.groupby("other", sort=False):
-        g = g.set_index("language")
-        cells = [f"{g.loc[l, 'delta']:+.3f} [{g.loc[l, 'ci_low']:+.3f}, {g.loc[l, 'ci_high']:+.3f}] ({g.loc[l, 'p_holm']:.3f})"
-                 if l in g.index else "–" for l in langs]
-        print(f"| {registry.RETRIEVAL[other].label} | {' | '.join(cells)} |")
+        print(f"| {registry.RETRIEVAL[other].label} | {_test_cells(g, langs, '')} |")
 
 
 def main() -> None:
@@ -76,10 +80,7 @@ def answer(tests: pd.DataFrame, langs: list[str]) -> None:
         t = tests[tests.family == family]
         print(f"\n{family}:\n| system | {' | '.join('en→' + l for l in langs)} |\n|---|" + "---|" * len(langs))
         for system, g in t.groupby("system", sort=False):
-            g = g.set_index("language")
-            cells = [f"{g.loc[l, 'delta']:+.3f} [{g.loc[l, 'ci_low']:+.3f}, {g.loc[l, 'ci_high']:+.3f}] (Holm p {g.loc[l, 'p_holm']:.3f})"
-                     if l in g.index else "–" for l in langs]
-            print(f"| {system} vs direct ({g['measure'].iloc[0]}) | {' | '.join(cells)} |")
+            print(f"| {system} vs direct ({g['measure'].iloc[0]}) | {_test_cells(g, langs, 'Holm p ')} |")
 
 
 def ner_markdown(ner: pd.DataFrame, langs: list[str]) -> None:
