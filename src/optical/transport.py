@@ -146,7 +146,6 @@ def gold_plan(links: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 def gold_distill_loss(student, student_mask, teacher, teacher_mask, links: torch.Tensor):
     """<P, C> with P from :func:`gold_plan`: an upper bound on what a better alignment could give."""
     valid = valid_pairs(student_mask, teacher_mask)
-    links = links.to(valid.device)  # built on the CPU from the batch's word ids
     return token_distill_loss(student, student_mask, teacher, teacher_mask, lambda c, a, b: gold_plan(links[valid], a))
 
 

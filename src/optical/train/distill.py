@@ -53,7 +53,7 @@ def pair_vectors(student, teacher, tok, pairs: Pairs, max_length: int, dev) -> P
     with torch.no_grad():
         tv = teacher(t["input_ids"], t["attention_mask"])
     sv = student(s["input_ids"], s["attention_mask"])
-    links = alignment_links(s["word_ids"], t["word_ids"], *pairs.origins) if aligned else None
+    links = alignment_links(s["word_ids"], t["word_ids"], *pairs.origins).to(dev) if aligned else None
     return PairBatch(sv, s["content"], tv, t["content"], links)
 
 
