@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# where the tests that take a device train and predict; cuda: the GPU check (docs/tests.md)
+TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the tests may reach a model hub
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 

@@ -2,7 +2,6 @@
 hand-checked cases, the paired bootstrap, and the models training what they should."""
 
 import copy
-import os
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from optical.ner.data import LABELS
 from optical.ner.world import NerSpec, NerWorld, write_ner_world
 from optical.evaluate.stats import paired_bootstrap_f1
 from optical.data.synthetic import World, WorldSpec
+from conftest import TEST_DEVICE
 
-TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")  # cuda: the GPU check (docs/tests.md)
 
 NER_WORLD = dict(entities_per_type=30, local_share=0.3, exonym_prob=0.5, trigger_prob=0.6, mentions=[1, 2],
                  sentence_length=[4, 8], sentences={"train": 60, "dev": 10, "test": 30})

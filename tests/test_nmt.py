@@ -2,7 +2,6 @@
 split of the bitext, its translations, the translation file layouts and its errors."""
 
 import json
-import os
 
 import numpy as np
 import pyarrow as pa
@@ -17,8 +16,8 @@ from optical.data.wikiclir import read_translations
 from optical.errors import InputError
 from optical.evaluate.bm25 import read_translated_queries
 from optical.train import nmt
+from conftest import TEST_DEVICE
 
-TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")  # cuda: the GPU check (docs/tests.md)
 
 HELDOUT = 10
 TINY = {"steps": 400, "batch_size": 16, "lr": 5e-3, "weight_decay": 0.0, "grad_clip": 1.0, "warmup_steps": 20,

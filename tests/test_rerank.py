@@ -1,8 +1,6 @@
 """Re-ranking: batched query and document encoding gives the scores of encoding one text at a time,
 and chunking the documents (bounded memory on real collections) changes nothing."""
 
-import os
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -10,8 +8,8 @@ import torch
 
 from optical import io, models
 from optical.evaluate.rerank import candidates_by_chunk, rerank
+from conftest import TEST_DEVICE
 
-TEST_DEVICE = os.environ.get("OPTICAL_TEST_DEVICE", "cpu")  # cuda: the GPU check (docs/tests.md)
 
 TEXTS = ["the dog runs home fast", "a cat sleeps", "big red house near the old tree", "dog", "home tree cat dog"]
 

@@ -12,13 +12,15 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import TEST_DEVICE  # noqa: E402
+
 TRAINING = {"steps": 12, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.01, "grad_clip": 1.0, "checkpoint_every": 4}
 KILL_AT = 4  # the child process dies right after saving its state at this step
 
 
 def build_fixtures(root: Path) -> Path:
     """A small world, its triples, bitext and NER data, a tiny encoder, a teacher and an NER teacher."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from conftest import shrink_world
     from paper_fixtures import write_tiny_encoder
 
@@ -53,8 +55,7 @@ def run_case(name: str, fx: Path, out: Path, state: Path | None, **overrides) ->
     from optical.train import distill, nmt, pretrain, teacher
 
     cfg = dict(TRAINING, **overrides)
-    # OPTICAL_TEST_DEVICE=cuda runs every case on the GPU (the device check in docs/tests.md)
-    common = dict(seed=3, threads=1, device=os.environ.get("OPTICAL_TEST_DEVICE", "cpu"), state_dir=str(state) if state else None)
+    common = dict(seed=3, threads=1, device=TEST_DEVICE, state_dir=str(state) if state else None)
     ot = {"reg": 0.05, "max_iter": 30, "tol": 1e-4}
     if name == "pretrain":
         encoder = {"vocab_size": 600, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64,
