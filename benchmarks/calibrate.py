@@ -39,7 +39,7 @@ def main() -> None:
     settings = list(args.set) + ([f"seeds={args.seeds}"] if args.seeds else [])
     config = apply_settings(yaml.safe_load(Path(args.base).read_text()), settings)
     work = Path(args.workdir or f"/tmp/optical-calibration/{args.trial}")
-    wall = float("nan") if args.no_run else run_config(work, config, args.cores)
+    wall = "" if args.no_run else round(run_config(work, config, args.cores))
     report = work / "results" / "report"
     resource = {c: config["world"]["languages"][c]["mono_sentences"] for c in config["languages"]}
     table = regime(pd.read_parquet(report / "metrics.parquet"), pd.read_parquet(report / "ner_metrics.parquet"),
@@ -50,7 +50,7 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     table.insert(0, "settings", " ".join(settings))
     table.insert(0, "trial", args.trial)
-    table.assign(seeds=" ".join(map(str, config["seeds"])), commit=commit, wall_s=round(wall) if wall == wall else "").to_csv(
+    table.assign(seeds=" ".join(map(str, config["seeds"])), commit=commit, wall_s=wall).to_csv(
         RECORD, sep="\t", mode="a", header=not RECORD.exists(), index=False, float_format="%.4f")
 
 

@@ -34,14 +34,11 @@ def verdict(outcomes: list[str]) -> str:
     return "same sign"
 
 
-def table(tests: dict[int, pd.DataFrame], alpha: float, measure: str | None = None) -> pd.DataFrame:
+def table(tests: dict[int, pd.DataFrame], alpha: float) -> pd.DataFrame:
     """One row per test cell present on every world: the mean delta and its outcome per world, and
-    the verdict. ``tests[world_seed]`` is that world's ``tests.parquet``; ``measure`` keeps one."""
-    frames = []
-    for world, t in sorted(tests.items()):
-        t = t if measure is None else t[t.measure == measure]
-        frames.append(t.assign(world=world)[KEYS + ["world", "delta", "p_holm"]])
-    df = pd.concat(frames, ignore_index=True)
+    the verdict. ``tests[world_seed]`` is that world's ``tests.parquet``."""
+    df = pd.concat([t.assign(world=w)[KEYS + ["world", "delta", "p_holm"]] for w, t in sorted(tests.items())],
+                   ignore_index=True)
     df[KEYS] = df[KEYS].astype(object).fillna("")  # NER tests have no candidate list; a NaN key would drop them
     df["outcome"] = [outcome(d, p, alpha) for d, p in zip(df.delta, df.p_holm)]
     worlds = sorted(tests)
