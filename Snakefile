@@ -20,6 +20,7 @@ include: "workflow/rules/nmt.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/ner.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tracks.smk"
 
 
 rule all:

@@ -17,6 +17,7 @@ from conftest import ROOT, snakemake_run, workdir_with
 from optical import io
 from optical.config import check_config
 from optical.data import bible, local
+from optical.tracks import SHARED_KEYS
 from optical.errors import ConfigError, InputError
 from optical.packages import package_dir
 
@@ -190,13 +191,34 @@ def bible_test_config(cfg: dict) -> dict:
     cfg["distill"].update(steps=30, eval_every=10, heldout_pairs=10, checkpoint_every=10)
     cfg["nmt"].update(steps=20, eval_every=10, checkpoint_every=10, vocab_size=500)
     cfg["candidates"].update(queries=10, depth=10, other_lists=[])
+    cfg.pop("tracks", None)
+    return cfg
+
+
+def e5_track_config(main: dict) -> dict:
+    """config/bible-e5.yaml cut to a few steps, on the reduced track's data (a track shares it)."""
+    cfg = yaml.safe_load((ROOT / "config" / "bible-e5.yaml").read_text())
+    for key in SHARED_KEYS:
+        block, _, sub = key.partition(".")
+        if sub:
+            cfg[block][sub] = main[block][sub]
+        elif block in main:
+            cfg[block] = copy.deepcopy(main[block])
+    cfg["systems"] = ["random", "direct", "optical", "nmt_translate_test"]
+    cfg["teacher"].update(steps=3, batch_size=4, checkpoint_every=0)
+    cfg["distill"].update(steps=3, batch_size=4, eval_every=3, checkpoint_every=0)
+    cfg["candidates"] = copy.deepcopy(main["candidates"])
     return cfg
 
 
 @pytest.mark.slow
 def test_reduced_bible_track_runs_end_to_end(tmp_path, bible_config):
-    work = workdir_with(tmp_path / "work", bible_test_config(bible_config))
-    out = snakemake_run(work, timeout=1200)
+    """The tiny encoder's study and, as a track (tracks.e5), multilingual-e5-small's, in one run and report."""
+    cfg = bible_test_config(bible_config)
+    cfg["tracks"] = {"e5": "config/e5.yaml"}
+    work = workdir_with(tmp_path / "work", cfg)
+    (work / "config" / "e5.yaml").write_text(yaml.safe_dump(e5_track_config(cfg), sort_keys=False))
+    out = snakemake_run(work, timeout=1800)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     metrics = pq.read_table(work / "results" / "report" / "metrics.parquet").to_pandas()
     assert set(metrics.language) == {"ny"}
@@ -208,4 +230,15 @@ def test_reduced_bible_track_runs_end_to_end(tmp_path, bible_config):
     assert docs.num_rows == len(written) > 0
     report = (work / "results" / "report" / "report.md").read_text()
     assert "ny" in report
+    # the e5 track: its own study under results/tracks/e5, the main run's NMT model, one part of the report
+    track = work / "results" / "tracks" / "e5" / "results"
+    assert (track / "models" / "teacher" / "seed1" / "config.json").is_file()
+    assert not (track / "models" / "nmt").exists() and not (track / "translations").exists()
+    assert "Part 1: tiny BERT" in report and "Part 2: local model" in report and "(track `e5`" in report
+    assert set(metrics.track) == {"main", "e5"}
+    assert set(metrics[metrics.track == "e5"].system) == {"random", "direct", "optical", "nmt_translate_test"}
+    tests = pq.read_table(work / "results" / "report" / "tests.parquet").to_pandas()
+    assert set(tests.track) == {"main", "e5"}
+    figures = [f.name for f in (work / "results" / "report" / "figures").iterdir()]
+    assert any(f.startswith("e5-") for f in figures) and any(not f.startswith("e5-") for f in figures)
     assert "Nothing to be done" in (lambda o: o.stdout + o.stderr)(snakemake_run(work, "-n"))

@@ -10,6 +10,7 @@ from optical.config import available, canonical, check_config
 from optical.data.synthetic import PIVOT
 from optical.data.wikiclir import WIKICLIR_DIRS
 from optical.variants import PATTERN as VARIANT_PATTERN, RunKey, Variant, run_keys
+from optical.tracks import track_prefix
 from optical.workflow import code_hash
 
 
@@ -47,7 +48,11 @@ PRETRAIN = LOCAL_WORLD and not config["encoder"].get("local_path")
 ENCODER = "results/models/encoder" if PRETRAIN else f"{RESOURCES}/models/encoder"
 # pretrain.per_seed: each seed pretrains its own encoder, so the std over seeds holds pretraining variance
 PER_SEED_ENCODER = PRETRAIN and config["pretrain"].get("per_seed", False)
-STATE = "results/.state"  # resumable training state, outside every declared output
+# An encoder track (optical.tracks) is this workflow loaded as a module under a path prefix, which
+# Snakemake applies to inputs, outputs, logs and benchmarks; paths in params need it too.
+TRACK_PREFIX = workflow.modifier.path_modifier.prefix or ""
+TRACKS = dict(config.get("tracks") or {})  # name -> config file (the module is loaded in tracks.smk)
+STATE = f"{TRACK_PREFIX}results/.state"  # resumable training state, outside every declared output
 # GPU-capable rules request one GPU (the SLURM plugin turns it into --gpus=1) unless the config
 # pins the CPU; locally an undeclared resource limits nothing.
 GPU = 0 if config["device"] == "cpu" else 1
@@ -86,6 +91,20 @@ def get_distill_params(method):
         return {"cfg": {k: distill[k] for k in sorted(keep)}, "train_pairs": variant.train_pairs}
 
     return params
+
+
+def encoder_label():
+    """The encoder in words, for the report."""
+    enc = config["encoder"]
+    if PRETRAIN:
+        per_seed = "one per seed" if PER_SEED_ENCODER else "one for every seed"
+        return f"tiny BERT pretrained here ({enc['num_layers']} layers x {enc['hidden_size']}, {per_seed})"
+    return f"local model {enc['local_path']}" if enc.get("local_path") else f"{enc['hub_id']} (Hugging Face hub)"
+
+
+def track_report(name, output):
+    """One output of track ``name``'s report; the main report reads them (report.smk)."""
+    return f"{track_prefix(name)}/results/report/{output}"
 
 
 def encoder_dir(seed):
@@ -235,9 +254,15 @@ FIRST_STAGE_SEED = 0  # the bm25_nmt candidate list's NMT: one model, shared by 
 DIRECTIONS = {"documents": "xx-en", "queries": "en-xx"}
 
 
+def shared(path):
+    """A path of the main run that a track reads as is (Snakemake's ``local`` skips the module prefix):
+    the NMT models and their translations do not depend on the encoder (optical.tracks)."""
+    return local(path) if TRACK_PREFIX else path
+
+
 def nmt_translations(lang, seed, kind):
     """Documents translated into English or queries translated into ``lang`` by the seed's NMT model."""
-    return f"results/translations/{lang}/nmt_seed{seed}.{kind}"
+    return shared(f"results/translations/{lang}/nmt_seed{seed}.{kind}")
 
 
 def nmt_runs():
@@ -263,8 +288,8 @@ def pretrained_nmt(lang, direction):
 
 def nmt_model_dir(lang, direction, seed):
     if pretrained_nmt(lang, direction):
-        return f"{RESOURCES}/models/nmt/{direction}/{lang}"  # one model for every seed
-    return f"results/models/nmt/{direction}/{lang}/seed{seed}"
+        return shared(f"{RESOURCES}/models/nmt/{direction}/{lang}")  # one model for every seed
+    return shared(f"results/models/nmt/{direction}/{lang}/seed{seed}")
 
 
 def nmt_dir(run):
@@ -273,8 +298,8 @@ def nmt_dir(run):
 
 def nmt_benchmark_file(run):
     if pretrained_nmt(run["language"], run["direction"]):
-        return f"results/benchmarks/nmt_pretrained/{run['direction']}/{run['language']}.tsv"
-    return f"results/benchmarks/nmt_train/{run['direction']}/{run['language']}/seed{run['seed']}.tsv"
+        return shared(f"results/benchmarks/nmt_pretrained/{run['direction']}/{run['language']}.tsv")
+    return shared(f"results/benchmarks/nmt_train/{run['direction']}/{run['language']}/seed{run['seed']}.tsv")
 
 
 def get_triples_inputs(w):

@@ -21,6 +21,11 @@ rule report:
         ner=[ner_metric_file(r) for r in ner_runs()],
         nmt=[nmt_dir(r) for r in nmt_runs()],
         nmt_benchmarks=[nmt_benchmark_file(r) for r in nmt_runs()],
+        # encoder tracks (tracks.smk): each track's report becomes a part of this one
+        track_blocks=[track_report(t, "blocks.json") for t in TRACKS],
+        track_figures=[track_report(t, "figures") for t in TRACKS],
+        track_metrics=[track_report(t, "metrics.parquet") for t in TRACKS],
+        track_tests=[track_report(t, "tests.parquet") for t in TRACKS],
     output:
         html=report(
             "results/report/report.html",
@@ -59,6 +64,7 @@ rule report:
             category="Tests",
             labels={"file": "tests.parquet"},
         ),
+        blocks="results/report/blocks.json",  # the report's content, for a report that embeds it as a track
     params:
         training_runs=[k.as_dict() for k in student_runs()],
         ner_runs=ner_runs(),
@@ -75,6 +81,8 @@ rule report:
         headline=config["evaluation"]["headline_measure"],
         threshold=config["evaluation"]["relevance_threshold"],
         alpha=config["evaluation"]["alpha"],
+        encoder=encoder_label(),
+        tracks={t: str(f) for t, f in TRACKS.items()},
         code=code("report"),
     localrule: True
     log:

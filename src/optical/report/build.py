@@ -18,6 +18,7 @@ from optical.report import ner, planned, retrieval, training
 from optical.report.context import NER_COLUMNS, ReportContext, Settings, build_context, load_ner
 from optical.report.inference import TEST_COLUMNS, headline_rows, ner_rows, paired_rows, tests_frame
 from optical.report.render import Section, to_html, to_markdown
+from optical.report.tracks import TrackReport, main_part, track_part, with_tracks, write_blocks
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,12 @@ def render_sections(ctx: ReportContext) -> list:
     return [block for part in sections + [figures] for block in part.blocks]
 
 
-def write_metrics(path: str, ctx: ReportContext) -> None:
-    """Every per-query row of every candidate list (column ``candidates``)."""
+def write_metrics(path: str, ctx: ReportContext, tracks: list[TrackReport] = ()) -> None:
+    """Every per-query row of every candidate list (column ``candidates``), and the tracks' (column
+    ``track``) when there are tracks."""
     rows = ctx.all_metrics if ctx.all_metrics is not None else ctx.metrics
+    if tracks:
+        rows = with_tracks(rows, {t.name: t.metrics for t in tracks})
     io.write_parquet(path, pa.Table.from_pandas(rows, preserve_index=False))
 
 
@@ -60,32 +64,50 @@ def all_tests(ctx: ReportContext):
     return tests_frame(parts)
 
 
-def write_tests(path: str, ctx: ReportContext) -> int:
-    tests = all_tests(ctx)
-    io.write_parquet(path, pa.Table.from_pandas(tests[TEST_COLUMNS], preserve_index=False))
+def write_tests(path: str, ctx: ReportContext, tracks: list[TrackReport] = ()) -> int:
+    tests = all_tests(ctx)[TEST_COLUMNS]
+    if tracks:
+        tests = with_tracks(tests, {t.name: t.tests for t in tracks})
+    io.write_parquet(path, pa.Table.from_pandas(tests, preserve_index=False))
     return len(tests)
+
+
+def with_track_parts(blocks: list, encoder: str, tracks: list[TrackReport], fig_dir: Path) -> list:
+    """The report's blocks, and one part per track after them (optical.report.tracks)."""
+    parts, encoders = [], {}
+    for i, track in enumerate(tracks, start=2):
+        encoders[track.name], part = track_part(track, i, fig_dir)
+        parts += part
+    return main_part(blocks, encoder, tracks, encoders) + parts
 
 
 def build_report(*, settings: Settings, metric_files: list[str], training_runs: list[dict],
                  training_dirs: list[str], out_html: str, out_md: str, out_metrics: str, out_figures: str,
                  ner_runs: list[dict] = (), ner_files: list[str] = (), out_ner_metrics: str | None = None,
                  benchmark_files: list[str] = (), nmt_runs: list[dict] = (), nmt_dirs: list[str] = (),
-                 nmt_benchmark_files: list[str] = (), out_tests: str | None = None) -> dict:
+                 nmt_benchmark_files: list[str] = (), out_tests: str | None = None, encoder: str = "",
+                 out_blocks: str | None = None, tracks: list[TrackReport] = ()) -> dict:
     """Write the report. ``training_runs[i]`` (a RunKey as a dict) is the run whose model directory is
     ``training_dirs[i]`` and whose Snakemake benchmark is ``benchmark_files[i]``; ``ner_runs[i]``
     ({language, system, seed}) the run of ``ner_files[i]``; ``nmt_runs[i]`` ({language, direction,
     seed}) the NMT model in ``nmt_dirs[i]``, trained by the job of ``nmt_benchmark_files[i]``: run
     keys come from the workflow, never from paths. A missing benchmark file leaves its wall time out.
-    Figures go to ``out_figures``, which the Markdown links relatively and the HTML embeds."""
+    Figures go to ``out_figures``, which the Markdown links relatively and the HTML embeds. ``out_blocks``
+    keeps the rendered report (with ``encoder``, its encoder in words) for a report that embeds it as
+    a track; ``tracks`` are the reports embedded here, one part each."""
     fig_dir = Path(out_figures)
     fig_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings, metric_files, training_runs, training_dirs, fig_dir, ner_runs, ner_files,
                         benchmark_files, nmt_runs, nmt_dirs, nmt_benchmark_files)
-    write_metrics(out_metrics, ctx)
+    write_metrics(out_metrics, ctx, tracks)
     if out_ner_metrics is not None:
         write_ner_metrics(out_ner_metrics, ctx)
-    tests = write_tests(out_tests, ctx) if out_tests is not None else len(all_tests(ctx))
+    tests = write_tests(out_tests, ctx, tracks) if out_tests is not None else len(all_tests(ctx))
     blocks = render_sections(ctx)
+    if out_blocks is not None:
+        write_blocks(out_blocks, encoder, blocks)
+    if tracks:
+        blocks = with_track_parts(blocks, encoder, list(tracks), fig_dir)
     prefix = Path(os.path.relpath(fig_dir, Path(out_md).parent)).as_posix() + "/"
     io.write_text(out_md, to_markdown(blocks, prefix))
     io.write_text(out_html, to_html(blocks, fig_dir))
