@@ -1,11 +1,13 @@
 """The main comparison on several synthetic worlds (issue 13, item 5; docs/results.md#robustness).
 
-    python benchmarks/robustness.py [--worlds 13 14 15] [--workdir DIR] [--cores 2]
+    python benchmarks/robustness.py [--worlds 13 14 15] [--workdir DIR] [--cores 2] [--no-run]
 
 Runs config/robustness.yaml once per world seed (``robustness.world_seeds`` there, or --worlds),
 each cold in its own copy of the workflow, then compares every paired test of the reports across
 the worlds (optical.robustness): which conclusions hold on every world and which flip. Writes
-robustness.parquet and robustness.md into the workdir.
+robustness.parquet and robustness.md into the workdir, and regime.md: each world's calibration
+regime (optical.calibration.regime: direct transfer's share of the distance from random to the
+ceiling, NER direct F1 against English). --no-run only summarises finished runs in the workdir.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import ROOT, run_config  # noqa: E402
 
-from optical.calibration import apply_settings  # noqa: E402
+from optical.calibration import apply_settings, regime  # noqa: E402
 from optical.robustness import table  # noqa: E402
 
 FAMILIES = ["headline", "vs_direct", "optical_vs_each", "ner_vs_direct"]
@@ -32,15 +34,19 @@ def main() -> None:
     ap.add_argument("--worlds", nargs="*", type=int, help="world seeds (default: robustness.world_seeds)")
     ap.add_argument("--workdir", default="/tmp/optical-robustness")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--no-run", action="store_true", help="only summarise the finished runs in the workdir")
     args = ap.parse_args()
     base = yaml.safe_load(Path(args.config).read_text())
     worlds = args.worlds or base["robustness"]["world_seeds"]
-    tests = {}
+    tests, regimes = {}, []
     for w in worlds:
         work = Path(args.workdir) / f"world{w}"
-        wall = run_config(work, apply_settings(base, [f"world.seed={w}"]), args.cores)
-        print(f"world {w}: {wall / 60:.1f} min", flush=True)
-        tests[w] = pd.read_parquet(work / "results" / "report" / "tests.parquet")
+        if not args.no_run:
+            wall = run_config(work, apply_settings(base, [f"world.seed={w}"]), args.cores)
+            print(f"world {w}: {wall / 60:.1f} min", flush=True)
+        report = work / "results" / "report"
+        tests[w] = pd.read_parquet(report / "tests.parquet")
+        regimes.append(world_regime(base, report).assign(world=w))
     measure, alpha = base["evaluation"]["headline_measure"], base["evaluation"]["alpha"]
     t = table(tests, alpha)
     t = t[t.family.isin(FAMILIES) & ((t.task == "ner") | (t.measure == measure))]
@@ -48,8 +54,19 @@ def main() -> None:
     out = Path(args.workdir)
     t.to_parquet(out / "robustness.parquet", index=False)
     (out / "robustness.md").write_text(t.to_markdown(index=False, floatfmt=".3f"))
+    (out / "regime.md").write_text(pd.concat(regimes).to_markdown(index=False, floatfmt=".3f"))
     print(t.verdict.value_counts().to_string())
-    print(f"written: {out / 'robustness.md'}")
+    print(f"written: {out / 'robustness.md'}, {out / 'regime.md'}")
+
+
+def world_regime(config: dict, report: Path) -> pd.DataFrame:
+    """One world's calibration regime, as benchmarks/calibrate.py reports a trial's."""
+    resource = {c: config["world"]["languages"][c]["mono_sentences"] for c in config["languages"]}
+    metrics = pd.read_parquet(report / "metrics.parquet")
+    if "candidates" in metrics:  # the headline list only
+        metrics = metrics[metrics.candidates == config["candidates"]["first_stage"]]
+    return regime(metrics, pd.read_parquet(report / "ner_metrics.parquet"), resource,
+                  config["evaluation"]["headline_measure"])
 
 
 if __name__ == "__main__":

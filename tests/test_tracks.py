@@ -72,6 +72,10 @@ def test_load_track_errors_name_the_file(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump({"seeds": [1]}))
     assert load_track("e5", good) == {"seeds": [1]}
+    # not in the working directory: the workflow's own directory (the shipped configs) is next
+    assert load_track("e5", "good.yaml", tmp_path) == {"seeds": [1]}
+    with pytest.raises(InputError, match=r"missing.yaml: .* \(looked in the working directory and in "):
+        load_track("e5", "missing.yaml", tmp_path)
 
 
 # --- the workflow ----------------------------------------------------------------------------

@@ -39,16 +39,21 @@ def _get(config: dict, dotted: str):
     return node
 
 
-def load_track(name: str, path: str | Path) -> dict:
-    """Track ``name``'s config, read from ``path`` (relative to the working directory). The module's
-    own schema validation and checks run when the workflow loads it; here only what would otherwise
-    fail obscurely: a bad name, a missing or unreadable file, a nested track."""
+def load_track(name: str, path: str | Path, workflow_dir: str | Path | None = None) -> dict:
+    """Track ``name``'s config, read from ``path``: relative to the working directory, as
+    ``--configfile`` is, or else to ``workflow_dir`` (where the shipped configs are, for a run in
+    another directory). The module's own schema validation and checks run when the workflow loads
+    it; here only what would otherwise fail obscurely: a bad name, a missing or unreadable file, a
+    nested track."""
     if not NAME.match(name):
         raise ConfigError(f"tracks.{name}", "a track name is a lower-case identifier (it names rules and a "
                                             "directory)", "letters, digits and _, starting with a letter")
     path = Path(path)
+    if not path.is_file() and workflow_dir is not None and (Path(workflow_dir) / path).is_file():
+        path = Path(workflow_dir) / path
     if not path.is_file():
-        raise InputError(path, f"the config file of track {name!r} does not exist",
+        where = f" (looked in the working directory and in {workflow_dir})" if workflow_dir else ""
+        raise InputError(path, f"the config file of track {name!r} does not exist{where}",
                          f"give tracks.{name} the path of a config file (e.g. config/bible-e5.yaml)")
     try:
         config = yaml.safe_load(path.read_text())

@@ -6,7 +6,7 @@
 from optical.tracks import check_shared, load_track
 
 for TRACK, TRACK_FILE in TRACKS.items():
-    TRACK_CONFIG = load_track(TRACK, TRACK_FILE)
+    TRACK_CONFIG = load_track(TRACK, TRACK_FILE, workflow.basedir)
     validate(TRACK_CONFIG, schema="../schemas/config.schema.yaml")  # fills defaults, as the main config's
     check_shared(config, TRACK_CONFIG, TRACK, TRACK_FILE)
     TRACK_RULES = f"{TRACK}_"
