@@ -15,13 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import ROOT, run_config  # noqa: E402
 
-from optical.calibration import apply_settings, regime, verdict  # noqa: E402
+from optical.calibration import apply_settings, run_regime, verdict  # noqa: E402
 
 RECORD = ROOT / "benchmarks" / "calibration.tsv"
 
@@ -40,10 +39,7 @@ def main() -> None:
     config = apply_settings(yaml.safe_load(Path(args.base).read_text()), settings)
     work = Path(args.workdir or f"/tmp/optical-calibration/{args.trial}")
     wall = "" if args.no_run else round(run_config(work, config, args.cores))
-    report = work / "results" / "report"
-    resource = {c: config["world"]["languages"][c]["mono_sentences"] for c in config["languages"]}
-    table = regime(pd.read_parquet(report / "metrics.parquet"), pd.read_parquet(report / "ner_metrics.parquet"),
-                   resource, config["evaluation"]["headline_measure"])
+    table = run_regime(config, work / "results" / "report")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for what, ok in verdict(table).items():
         print(f"{'met' if ok else 'NOT met':8} {what}")

@@ -22,7 +22,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import ROOT, run_config  # noqa: E402
 
-from optical.calibration import apply_settings, regime  # noqa: E402
+from optical.calibration import apply_settings, run_regime  # noqa: E402
 from optical.robustness import table  # noqa: E402
 
 FAMILIES = ["headline", "vs_direct", "optical_vs_each", "ner_vs_direct"]
@@ -46,7 +46,7 @@ def main() -> None:
             print(f"world {w}: {wall / 60:.1f} min", flush=True)
         report = work / "results" / "report"
         tests[w] = pd.read_parquet(report / "tests.parquet")
-        regimes.append(world_regime(base, report).assign(world=w))
+        regimes.append(run_regime(base, report).assign(world=w))
     measure, alpha = base["evaluation"]["headline_measure"], base["evaluation"]["alpha"]
     t = table(tests, alpha)
     t = t[t.family.isin(FAMILIES) & ((t.task == "ner") | (t.measure == measure))]
@@ -57,16 +57,6 @@ def main() -> None:
     (out / "regime.md").write_text(pd.concat(regimes).to_markdown(index=False, floatfmt=".3f"))
     print(t.verdict.value_counts().to_string())
     print(f"written: {out / 'robustness.md'}, {out / 'regime.md'}")
-
-
-def world_regime(config: dict, report: Path) -> pd.DataFrame:
-    """One world's calibration regime, as benchmarks/calibrate.py reports a trial's."""
-    resource = {c: config["world"]["languages"][c]["mono_sentences"] for c in config["languages"]}
-    metrics = pd.read_parquet(report / "metrics.parquet")
-    if "candidates" in metrics:  # the headline list only
-        metrics = metrics[metrics.candidates == config["candidates"]["first_stage"]]
-    return regime(metrics, pd.read_parquet(report / "ner_metrics.parquet"), resource,
-                  config["evaluation"]["headline_measure"])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optical.calibration import Target, apply_settings, regime, verdict
+from optical.calibration import Target, apply_settings, regime, run_regime, verdict
 
 BASE = {"seeds": [1], "world": {"cased": False, "languages": {"fi": {"cognate_share": 0.0}, "it": {}}}}
 
@@ -49,6 +49,17 @@ def test_regime_measures_direct_between_random_and_the_ceiling_per_seed():
     assert t.direct.tolist() == pytest.approx([0.3, 0.5]) and t.random.tolist() == pytest.approx([0.1, 0.0])
     assert t.english_f1.tolist() == pytest.approx([0.8, 0.8])
     assert t.ner_share.tolist() == pytest.approx([0.25, 0.5])
+
+
+def test_run_regime_reads_a_report_on_its_headline_list(tmp_path):
+    m = _metrics({("fi", "random", 0): [0.1], ("fi", "direct", 1): [0.5], ("fi", "translate_test_oracle", 1): [0.9]})
+    other = m.assign(candidates="bm25_nmt", value=0.0)  # another list's rows must not enter
+    pd.concat([m.assign(candidates="sampled"), other]).to_parquet(tmp_path / "metrics.parquet")
+    _ner({("en", "direct", 1): (8, 10, 10), ("fi", "direct", 1): (2, 10, 10)}).to_parquet(tmp_path / "ner_metrics.parquet")
+    config = {"languages": {"fi": {}}, "world": {"languages": {"fi": {"mono_sentences": 800}}},
+              "candidates": {"first_stage": "sampled"}, "evaluation": {"headline_measure": "nDCG@10"}}
+    t = run_regime(config, tmp_path)
+    assert t.share.tolist() == pytest.approx([0.5]) and t.ner_share.tolist() == pytest.approx([0.25])
 
 
 def test_verdict_names_each_part_of_the_target():

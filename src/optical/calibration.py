@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -91,6 +92,18 @@ def regime(metrics: pd.DataFrame, ner: pd.DataFrame, resource: dict[str, int], m
                      "share": sum(shares) / len(shares) if shares else float("nan"),
                      "english_f1": english, "direct_f1": direct_f1, "ner_share": direct_f1 / english})
     return pd.DataFrame(rows)
+
+
+def run_regime(config: dict, report_dir) -> pd.DataFrame:
+    """:func:`regime` of a finished synthetic-world run of ``config`` from its report's Parquet files,
+    on the headline candidate list (``candidates.first_stage``), languages in resource order."""
+    report_dir = Path(report_dir)
+    resource = {c: config["world"]["languages"][c]["mono_sentences"] for c in config["languages"]}
+    metrics = pd.read_parquet(report_dir / "metrics.parquet")
+    if "candidates" in metrics:
+        metrics = metrics[metrics.candidates == config["candidates"]["first_stage"]]
+    return regime(metrics, pd.read_parquet(report_dir / "ner_metrics.parquet"), resource,
+                  config["evaluation"]["headline_measure"])
 
 
 def verdict(table: pd.DataFrame, target: Target = Target()) -> dict[str, bool]:
