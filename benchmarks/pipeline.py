@@ -58,7 +58,12 @@ def run_config(work: Path, config: dict, cores: int = 2) -> float:
 
 
 def stage_table(workdir: Path) -> list[tuple[str, int, float, float, float]]:
-    """(rule, jobs, summed wall s, summed CPU s, max peak RSS MiB) from results/benchmarks/<rule>/**.tsv."""
+    """(rule, jobs, summed wall s, summed CPU s, max peak RSS MiB): wall from Snakemake's
+    ``results/benchmarks/<rule>/**.tsv``; CPU and RSS from the cost line each job's log ends with
+    (``optical.workflow.log_job_cost``: exact, where the benchmark's CPU time is sampled and misses up
+    to 30 s of every longer job) where every job of the rule has one, else from the benchmark files."""
+    from optical.workflow import read_job_costs
+
     acc: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for f in sorted((workdir / "results" / "benchmarks").rglob("*.tsv")):
         rule = f.relative_to(workdir / "results" / "benchmarks").parts[0].removesuffix(".tsv")
@@ -69,6 +74,13 @@ def stage_table(workdir: Path) -> list[tuple[str, int, float, float, float]]:
         a[1] += float(row["s"])
         a[2] += _number(row.get("cpu_time"))
         a[3] = max(a[3], _number(row.get("max_rss")))
+    exact: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0])
+    for rule, cpu, rss in read_job_costs(workdir / "logs"):
+        e = exact[rule]
+        e[0], e[1], e[2] = e[0] + 1, e[1] + cpu, max(e[2], rss)
+    for rule, (jobs, cpu, rss) in exact.items():
+        if rule in acc and acc[rule][0] == jobs:
+            acc[rule][2:] = [cpu, rss]
     return [(r, *v) for r, v in sorted(acc.items())]
 
 

@@ -2,6 +2,8 @@
 reading the source, and changes exactly when a module in that closure changes."""
 
 import shutil
+import subprocess
+import sys
 from modulefinder import ModuleFinder
 from pathlib import Path
 
@@ -73,3 +75,48 @@ def test_every_rule_passes_the_hash_of_its_own_script(configfile, tmp_path):
     assert len(with_script) >= 15
     for name, r in with_script.items():
         assert r["code"] == code_hash(Path(r["script"]).resolve()), name
+
+
+# --- the job's own CPU and memory, logged at exit -------------------------------------------
+
+JOB = """
+import sys, types
+sys.modules["__main__"].snakemake = types.SimpleNamespace(rule={rule!r})
+from optical.workflow import setup_logging
+setup_logging({log!r})
+total = sum(i * i for i in range(3_000_000))  # some CPU work
+"""
+
+
+def run_job(tmp_path, rule, name="job.log"):
+    log = tmp_path / name
+    out = subprocess.run([sys.executable, "-c", JOB.format(rule=rule, log=str(log))], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return log
+
+
+def test_a_job_log_ends_with_its_cpu_seconds_and_peak_memory(tmp_path):
+    from optical.workflow import read_job_costs
+    log = run_job(tmp_path, "distill_optical")
+    last = log.read_text().strip().splitlines()[-1]
+    assert "job cost: rule=distill_optical" in last
+    [(rule, cpu, rss)] = read_job_costs(tmp_path)
+    assert rule == "distill_optical"
+    assert 0.05 < cpu < 60          # the loop's CPU time, not zero and not wall-clock nonsense
+    assert 10 < rss < 4096          # a Python process's peak RSS in MiB
+
+
+def test_job_costs_skip_logs_without_a_cost_line_and_take_the_last(tmp_path):
+    from optical.workflow import read_job_costs
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "old.log").write_text("INFO nothing here\n")
+    (tmp_path / "a" / "twice.log").write_text("x job cost: rule=teacher cpu_s=1.00 max_rss_mib=10\n"
+                                              "x job cost: rule=teacher cpu_s=2.50 max_rss_mib=20\n")
+    assert read_job_costs(tmp_path) == [("teacher", 2.5, 20.0)]
+
+
+def test_no_cost_line_outside_snakemake(tmp_path):
+    log = tmp_path / "plain.log"
+    code = f"from optical.workflow import setup_logging; setup_logging({str(log)!r})"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert "job cost" not in log.read_text()

@@ -171,6 +171,16 @@ def test_report_numbers_are_recomputed_from_the_parquet(pipeline):
             assert float(cell.strip("*▲▼ ").split(" ± ")[0].strip("*")) == pytest.approx(expected, abs=5e-5)
 
 
+def test_every_job_log_ends_with_its_exact_cpu_time(pipeline):
+    from optical.workflow import read_job_costs
+    work, _ = pipeline
+    logs = list((work / "logs").rglob("*.log"))
+    costs = read_job_costs(work / "logs")
+    assert len(costs) == len(logs)
+    assert {"pretrain", "teacher", "distill_optical", "rerank", "evaluate", "report"} <= {r for r, _, _ in costs}
+    assert all(cpu > 0 for _, cpu, _ in costs)
+
+
 def test_second_run_has_nothing_to_do(pipeline):
     work, cfg = pipeline
     out = snakemake(work, "-n")

@@ -10,10 +10,12 @@ closure changes the param, and Snakemake reruns the job and everything downstrea
 from __future__ import annotations
 
 import ast
+import atexit
 import hashlib
 import logging
 import os
 import platform
+import re
 import sys
 import warnings
 from functools import lru_cache
@@ -21,6 +23,7 @@ from pathlib import Path
 
 PACKAGE = "optical"
 PACKAGE_DIR = Path(__file__).resolve().parent
+JOB_COST = "job cost:"  # the line each job's log ends with (read_job_costs)
 
 
 def setup_logging(log_path: str | None) -> None:
@@ -35,6 +38,36 @@ def setup_logging(log_path: str | None) -> None:
     if "SLURM_JOB_ID" in os.environ:  # which scheduler job wrote this log
         logging.info("SLURM_JOB_ID=%s host=%s partition=%s", os.environ["SLURM_JOB_ID"], platform.node(),
                      os.environ.get("SLURM_JOB_PARTITION", "?"))
+    rule = getattr(getattr(sys.modules.get("__main__"), "snakemake", None), "rule", None)
+    if rule:
+        atexit.register(log_job_cost, rule)
+
+
+def log_job_cost(rule: str) -> None:
+    """Log the job's exact CPU seconds (user + system, its own and its children's) and peak RSS.
+    Snakemake's ``benchmark:`` samples CPU time every 0.5 s for 15 s, then every 30 s, and keeps
+    the last sample, so it misses up to 30 s of every longer job; ``benchmarks/pipeline.py`` reads
+    these lines instead (:func:`read_job_costs`)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    per_mib = 1024 ** 2 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    logging.getLogger(__name__).info("%s rule=%s cpu_s=%.2f max_rss_mib=%.0f", JOB_COST, rule, cpu,
+                                     max(own.ru_maxrss, children.ru_maxrss) / per_mib)
+
+
+def read_job_costs(log_root: str | Path) -> list[tuple[str, float, float]]:
+    """(rule, CPU seconds, peak RSS MiB) of every job whose log under ``log_root`` ends with a
+    :func:`log_job_cost` line (the last one, if a log holds several)."""
+    line = re.compile(rf"{JOB_COST} rule=(\S+) cpu_s=([0-9.]+) max_rss_mib=([0-9.]+)")
+    out = []
+    for f in sorted(Path(log_root).rglob("*.log")):
+        found = line.findall(f.read_text(errors="replace"))
+        if found:
+            rule, cpu, rss = found[-1]
+            out.append((rule, float(cpu), float(rss)))
+    return out
 
 
 def module_file(name: str, package_dir: Path = PACKAGE_DIR) -> Path | None:
