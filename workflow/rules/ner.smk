@@ -59,8 +59,8 @@ rule ner_teacher:
         state=get_state_dir("ner/teacher"),
         device=config["device"],
         code=code("ner_train"),
-    threads: 2
-    priority: 11  # above two one-thread jobs of priority 5 (see the teacher rule)
+    threads: 1  # as the teacher rule
+    priority: 11  # before the one-thread jobs of priority 5 (every NER student waits for it)
     resources:
         gpu=GPU,
     log:

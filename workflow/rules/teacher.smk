@@ -15,7 +15,9 @@ if PRETRAIN:  # else download_encoder adopts a pretrained one (download.smk)
             state=get_state_dir("pretrain"),
             device=config["device"],
             code=code("pretrain"),
-        threads: 2
+        # one thread: a second gives 1.33x (benchmarks/throughput.py), so on few cores two one-thread
+        # jobs do more; on many cores, --set-threads pretrain=N
+        threads: 1
         priority: 10  # critical path: start before the small data jobs
         resources:
             gpu=GPU,
@@ -58,9 +60,8 @@ rule teacher:
         state=get_state_dir("teacher"),
         device=config["device"],
         code=code("teacher"),
-    threads: 2
-    # critical path (every student waits for it); above two one-thread jobs of priority 5 together,
-    # which Snakemake's scheduler otherwise prefers whenever both cores come free at once
+    threads: 1  # a second thread gives 1.53x (benchmarks/throughput.py); --set-threads teacher=N
+    # critical path (every student waits for it): before the one-thread jobs of priority 5
     priority: 20
     resources:
         gpu=GPU,

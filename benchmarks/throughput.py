@@ -1,0 +1,170 @@
+"""How near each training stage of the default run comes to this CPU's matmul throughput (issue 16:
+whether the training budgets, the bulk of the run, could run faster or only shorter).
+
+    python benchmarks/throughput.py --workdir DIR [--steps 20]
+
+DIR is a finished run of ``config/config.yaml`` (``benchmarks/pipeline.py`` leaves one): its inputs
+(encoders, teachers, bitext, triples) feed the real trainers, and its ``results/benchmarks`` give
+each stage's measured CPU seconds. For each stage the real trainer is called with the one training
+loop, ``optical.train.trainer.fit``, replaced by a probe: a few warm-up steps, then ``--steps``
+optimiser steps (the trainer's own ``_train_step``: loss, backward, clipping, AdamW) timed, then
+as many counted by torch's ``FlopCounterMode`` (matrix products and attention; element-wise work
+is not counted), then the trainer is stopped. The reference is ``torch.mm`` at the stage's thread
+count, once at a large shape (the CPU's peak) and once at a shape of the tiny models (2,048 tokens
+x 128 -> 512).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WARMUP = 3
+
+
+class Probed(Exception):
+    """Raised by the probe to stop a trainer after measuring it."""
+
+    def __init__(self, result: dict):
+        super().__init__("probed")
+        self.result = result
+
+
+def probe_fit(steps: int):
+    """A stand-in for ``fit`` that measures ``steps`` real optimiser steps and stops the trainer."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from optical.train import trainer as T
+
+    def fit(model, step_loss, sampler, cfg, *, stage, state, params=None, estimate=None):
+        params = list(model.parameters() if params is None else params)
+        if cfg.get("freeze_word_embeddings"):
+            params = T.without_word_embeddings(model, params)
+        opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        model.train()
+        loop = {"step": 0, "history": {"loss": []}, "curve": [], "skipped": 0, "examples": 0}
+
+        def one():
+            T._train_step(model, params, opt, step_loss(sampler.next_batch(cfg["batch_size"])), cfg, stage, loop)
+        for _ in range(WARMUP):
+            one()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            one()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        with FlopCounterMode(display=False) as counter:
+            for _ in range(steps):
+                one()
+        raise Probed({"ms": 1000 * wall / steps, "cpu_ms": 1000 * cpu / steps,
+                      "gflop": counter.get_total_flops() / steps / 1e9})
+    return fit
+
+
+def stages(run: Path, cfg: dict) -> dict:
+    """stage -> (its rule's threads, steps per job, a call of the real trainer on the run's own inputs
+    with a thread count)."""
+    from optical.train.distill import distill
+    from optical.train.nmt import train_nmt
+    from optical.train.pretrain import pretrain
+    from optical.train.teacher import train_teacher, train_translate_train
+
+    r = run / "results"
+    out = tempfile.mkdtemp(prefix="optical-throughput-")
+    lang, langs = "sw", ["en", *cfg["languages"]]
+    pre = {**cfg["pretrain"], "seed": cfg["pretrain"]["seed"] + 1}
+    nmt = {k: v for k, v in cfg["nmt"].items() if k != "keep_titles"}
+    teacher = str(r / "models/teacher/seed1")
+    calls = {
+        "pretrain": (2, pre["steps"], lambda t: pretrain({l: str(r / f"world/mono/{l}.txt") for l in langs}, out,
+                                                         pre, cfg["encoder"], seed=pre["seed"], threads=t, device="cpu")),
+        "teacher": (2, cfg["teacher"]["steps"], lambda t: train_teacher(
+            str(r / "models/encoder/seed1"), str(r / "data/msmarco/triples.parquet"), out, cfg["teacher"], seed=1,
+            threads=t, device="cpu")),
+        "nmt_train": (1, nmt["steps"], lambda t: train_nmt(str(r / f"data/{lang}/bitext.parquet"), out, nmt, "xx-en",
+                                                         cfg["distill"]["heldout_pairs"], seed=1, threads=t,
+                                                           device="cpu")),
+        "translate_train": (1, cfg["translate_train"]["steps"], lambda t: train_translate_train(
+            teacher, str(r / f"data/{lang}/translate_train.parquet"), out,
+            {**cfg["translate_train"], "temperature": cfg["teacher"]["temperature"]}, seed=1, threads=t, device="cpu")),
+    }
+    for method in ("sentence_kd", "optical"):
+        calls[f"distill_{method}"] = (1, cfg["distill"]["steps"], lambda t, m=method: distill(
+            m, teacher, str(r / f"data/{lang}/bitext.parquet"), out, cfg["distill"], seed=1, threads=t, device="cpu"))
+    return calls
+
+
+def matmul_gflops(threads: int, m: int, k: int, n: int, repeats: int = 20) -> float:
+    """Median GFLOP/s of ``torch.mm`` of an (m, k) by a (k, n) float32 matrix."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    times = []
+    for _ in range(repeats + 3):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - t)
+    return 2 * m * k * n / sorted(times[3:])[repeats // 2] / 1e9
+
+
+def stage_cpu_seconds(run: Path, stage: str) -> tuple[int, float]:
+    """(jobs, summed CPU seconds) of ``stage`` in the run's benchmark files."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from pipeline import stage_table
+    for rule, n, _, cpu, _ in stage_table(run):
+        if rule == stage:
+            return n, cpu
+    return 0, 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", type=Path, required=True, help="a finished run of config/config.yaml")
+    ap.add_argument("--steps", type=int, default=20)
+    args = ap.parse_args()
+    cfg = yaml.safe_load((args.workdir / "config" / "config.yaml").read_text())
+    import optical.train.distill, optical.train.nmt, optical.train.pretrain, optical.train.teacher  # noqa: E401
+    for module in (optical.train.distill, optical.train.nmt, optical.train.pretrain, optical.train.teacher):
+        module.fit = probe_fit(args.steps)
+    peak = {t: matmul_gflops(t, 2048, 2048, 2048, 5) for t in (1, 2)}
+    small = {t: matmul_gflops(t, 2048, 128, 512) for t in (1, 2)}
+    print(f"torch.mm float32: 2048^3 {peak[1]:.0f} GFLOP/s on 1 thread, {peak[2]:.0f} on 2; "
+          f"2048x128x512 {small[1]:.0f} / {small[2]:.0f}\n")
+    print("| stage | threads | jobs x steps | GFLOP per step | ms per step | GFLOP/s | share of the 2048^3 mm | "
+          "share of the small mm | job CPU s (run) | steps' share of job CPU | CPU s at the 2048^3 mm's rate |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for stage, (rule_threads, steps, call) in stages(args.workdir, cfg).items():
+        for threads in sorted({1, rule_threads}):  # a two-thread stage also on one thread
+            res = probe(call, threads, stage)
+            jobs, cpu = stage_cpu_seconds(args.workdir, stage)
+            print_row(stage, threads, jobs, steps, cpu if threads == rule_threads else 0.0, res, peak[threads], small[threads], peak[1])
+
+
+def probe(call, threads: int, stage: str) -> dict:
+    try:
+        call(threads)
+    except Probed as p:
+        return p.result
+    raise SystemExit(f"{stage}: the trainer never reached fit()")
+
+
+def print_row(stage: str, threads: int, jobs: int, steps: int, cpu: float, res: dict, peak: float, small: float,
+              peak1: float) -> None:
+    """One stage's row (``cpu``: its jobs' summed CPU seconds in the run, 0 where the run used another
+    thread count)."""
+    rate = res["gflop"] / (res["ms"] / 1000)
+    total_gflop = jobs * steps * res["gflop"]
+    steps_cpu = jobs * steps * res["cpu_ms"] / 1000
+    print(f"| `{stage}` | {threads} | {jobs} x {steps} | {res['gflop']:.2f} | {res['ms']:.0f} | {rate:.0f} | "
+          f"{rate / peak:.0%} | {rate / small:.0%} | {f'{cpu:.0f}' if cpu else '–'} | "
+          f"{f'{steps_cpu / cpu:.0%}' if cpu else '–'} | {total_gflop / peak1:.0f} |")
+
+if __name__ == "__main__":
+    main()
