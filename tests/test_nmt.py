@@ -54,7 +54,8 @@ def test_training_raises_bleu_on_its_training_pairs(bitext, trained):
     assert before["bleu"] < 5 and after["bleu"] > before["bleu"] + 20, (before, after)
     assert after["chrf"] > before["chrf"] + 20
     curve = [p["loss"] for p in record["heldout_curve"]]
-    assert [p["step"] for p in record["heldout_curve"]] == [0, 100, 200, 300, 400] and curve[-1] < curve[0]
+    # 70 training pairs for 91 epochs overfit: the held-out loss falls, then may rise again
+    assert [p["step"] for p in record["heldout_curve"]] == [0, 100, 200, 300, 400] and min(curve[1:]) < curve[0] - 0.5
     assert record["final_loss"] < record["first_loss"]
 
 
