@@ -85,13 +85,15 @@ sys.modules["__main__"].snakemake = types.SimpleNamespace(rule={rule!r})
 from optical.workflow import setup_logging
 setup_logging({log!r})
 total = sum(i * i for i in range(3_000_000))  # some CPU work
+{tail}
 """
 
 
-def run_job(tmp_path, rule, name="job.log"):
+def run_job(tmp_path, rule, name="job.log", tail="", returncode=0):
     log = tmp_path / name
-    out = subprocess.run([sys.executable, "-c", JOB.format(rule=rule, log=str(log))], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
+    out = subprocess.run([sys.executable, "-c", JOB.format(rule=rule, log=str(log), tail=tail)], capture_output=True,
+                         text=True)
+    assert out.returncode == returncode, out.stderr
     return log
 
 
@@ -104,6 +106,14 @@ def test_a_job_log_ends_with_its_cpu_seconds_and_peak_memory(tmp_path):
     assert rule == "distill_optical"
     assert 0.05 < cpu < 60          # the loop's CPU time, not zero and not wall-clock nonsense
     assert 10 < rss < 4096          # a Python process's peak RSS in MiB
+
+
+def test_a_failed_jobs_log_keeps_its_whole_traceback_before_the_cost_line(tmp_path):
+    tail = "import logging; logging.info('working'); raise RuntimeError('boom')"
+    lines = run_job(tmp_path, "teacher", tail=tail, returncode=1).read_text().strip().splitlines()
+    assert any("INFO working" in line for line in lines)
+    assert "Traceback (most recent call last):" in lines
+    assert lines[-2] == "RuntimeError: boom" and "job cost: rule=teacher" in lines[-1]
 
 
 def test_job_costs_skip_logs_without_a_cost_line_and_take_the_last(tmp_path):

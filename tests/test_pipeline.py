@@ -177,6 +177,7 @@ def test_every_job_log_ends_with_its_exact_cpu_time(pipeline):
     logs = list((work / "logs").rglob("*.log"))
     costs = read_job_costs(work / "logs")
     assert len(costs) == len(logs)
+    assert all("job cost: rule=" in log.read_text().strip().splitlines()[-1] for log in logs)
     assert {"pretrain", "teacher", "distill_optical", "rerank", "evaluate", "report"} <= {r for r, _, _ in costs}
     assert all(cpu > 0 for _, cpu, _ in costs)
 

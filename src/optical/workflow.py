@@ -28,7 +28,9 @@ JOB_COST = "job cost:"  # the line each job's log ends with (read_job_costs)
 
 def setup_logging(log_path: str | None) -> None:
     """Send logging, warnings and stderr of a job to its ``log:`` file."""
-    handlers = [logging.FileHandler(log_path, mode="w")] if log_path else [logging.StreamHandler()]
+    if log_path:  # emptied once, then appended to by both the handler and stderr: neither overwrites the other
+        open(log_path, "w").close()
+    handlers = [logging.FileHandler(log_path, mode="a")] if log_path else [logging.StreamHandler()]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         handlers=handlers, force=True)
     logging.captureWarnings(True)
