@@ -9,8 +9,9 @@
 3. which jobs a changed distillation key reruns (dry run);
 4. one training step of each bitext method (teacher fwd + student fwd/bwd + loss + AdamW), batch 32, length 64,
    and the OT solve alone (POT ``solve_batch``) on the same shapes;
-5. per stage, from Snakemake's ``benchmark:`` files (every rule has one): jobs, wall and CPU seconds, peak
-   RSS, and the start-up share: each job's Python start-up (interpreter + the imports of its script,
+5. per stage: jobs and wall seconds from Snakemake's ``benchmark:`` files (every rule has one), CPU
+   seconds and peak RSS from the cost line that ends each job's log (exact; the benchmark files' CPU
+   time is sampled), and the start-up share: each job's Python start-up (interpreter + the imports of its script,
    measured once per script in a fresh process) times the jobs, over the stage's wall time.
 """
 
@@ -75,8 +76,10 @@ def stage_table(workdir: Path) -> list[tuple[str, int, float, float, float]]:
         a[2] += _number(row.get("cpu_time"))
         a[3] = max(a[3], _number(row.get("max_rss")))
     exact: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0])
+    # a track's jobs (results/tracks/<name>) log their module rule names, <name>_<rule>
+    track = f"{workdir.name}_" if workdir.parent.name == "tracks" else ""
     for rule, cpu, rss in read_job_costs(workdir / "logs"):
-        e = exact[rule]
+        e = exact[rule.removeprefix(track)]
         e[0], e[1], e[2] = e[0] + 1, e[1] + cpu, max(e[2], rss)
     for rule, (jobs, cpu, rss) in exact.items():
         if rule in acc and acc[rule][0] == jobs:

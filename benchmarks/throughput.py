@@ -4,12 +4,13 @@ whether the training budgets, the bulk of the run, could run faster or only shor
     python benchmarks/throughput.py --workdir DIR [--steps 20]
 
 DIR is a finished run of ``config/config.yaml`` (``benchmarks/pipeline.py`` leaves one): its inputs
-(encoders, teachers, bitext, triples) feed the real trainers, and its ``results/benchmarks`` give
-each stage's measured CPU seconds. For each stage the real trainer is called with the one training
+(encoders, teachers, bitext, triples) feed the real trainers, and its stage table
+(``pipeline.stage_table``: the jobs' own CPU seconds) gives each stage's measured CPU time. For each stage the real trainer is called with the one training
 loop, ``optical.train.trainer.fit``, replaced by a probe: a few warm-up steps, then ``--steps``
 optimiser steps (the trainer's own ``_train_step``: loss, backward, clipping, AdamW) timed, then
 as many counted by torch's ``FlopCounterMode`` (matrix products and attention; element-wise work
-is not counted), then the trainer is stopped. The reference is ``torch.mm`` at the stage's thread
+is not counted), as many under torch's profiler (the matrix products' share of the operators' own
+CPU time), then the trainer is stopped. The reference is ``torch.mm`` at the stage's thread
 count, once at a large shape (the CPU's peak) and once at a shape of the tiny models (2,048 tokens
 x 128 -> 512).
 """
@@ -26,6 +27,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 3
+ON_TWO_THREADS_TOO = {"pretrain", "teacher"}  # one-thread rules on the critical path: what a second thread gives
+# the profiler's names of the matrix products (dense layers, attention, their backward passes)
+MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv",
+              "aten::_scaled_dot_product_flash_attention_for_cpu",
+              "aten::_scaled_dot_product_flash_attention_for_cpu_backward"}
 
 
 class Probed(Exception):
@@ -62,8 +68,14 @@ def probe_fit(steps: int):
         with FlopCounterMode(display=False) as counter:
             for _ in range(steps):
                 one()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                one()
+        ops = prof.key_averages()
+        matmul = sum(e.self_cpu_time_total for e in ops if e.key in MATMUL_OPS)
         raise Probed({"ms": 1000 * wall / steps, "cpu_ms": 1000 * cpu / steps,
-                      "gflop": counter.get_total_flops() / steps / 1e9})
+                      "gflop": counter.get_total_flops() / steps / 1e9,
+                      "matmul_share": matmul / max(sum(e.self_cpu_time_total for e in ops), 1)})
     return fit
 
 
@@ -77,14 +89,14 @@ def stages(run: Path, cfg: dict) -> dict:
 
     r = run / "results"
     out = tempfile.mkdtemp(prefix="optical-throughput-")
-    lang, langs = "sw", ["en", *cfg["languages"]]
+    lang, langs = "sw", ["en", *sorted(cfg["world"]["languages"])]  # the pretrain rule's [PIVOT] + WORLD_LANGS
     pre = {**cfg["pretrain"], "seed": cfg["pretrain"]["seed"] + 1}
     nmt = {k: v for k, v in cfg["nmt"].items() if k != "keep_titles"}
     teacher = str(r / "models/teacher/seed1")
     calls = {
-        "pretrain": (2, pre["steps"], lambda t: pretrain({l: str(r / f"world/mono/{l}.txt") for l in langs}, out,
+        "pretrain": (1, pre["steps"], lambda t: pretrain({l: str(r / f"world/mono/{l}.txt") for l in langs}, out,
                                                          pre, cfg["encoder"], seed=pre["seed"], threads=t, device="cpu")),
-        "teacher": (2, cfg["teacher"]["steps"], lambda t: train_teacher(
+        "teacher": (1, cfg["teacher"]["steps"], lambda t: train_teacher(
             str(r / "models/encoder/seed1"), str(r / "data/msmarco/triples.parquet"), out, cfg["teacher"], seed=1,
             threads=t, device="cpu")),
         "nmt_train": (1, nmt["steps"], lambda t: train_nmt(str(r / f"data/{lang}/bitext.parquet"), out, nmt, "xx-en",
@@ -138,10 +150,11 @@ def main() -> None:
     print(f"torch.mm float32: 2048^3 {peak[1]:.0f} GFLOP/s on 1 thread, {peak[2]:.0f} on 2; "
           f"2048x128x512 {small[1]:.0f} / {small[2]:.0f}\n")
     print("| stage | threads | jobs x steps | GFLOP per step | ms per step | GFLOP/s | share of the 2048^3 mm | "
-          "share of the small mm | job CPU s (run) | steps' share of job CPU | CPU s at the 2048^3 mm's rate |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "share of the small mm | matrix products' share of op time | job CPU s (run) | steps' share of job CPU | "
+          "CPU s at the 2048^3 mm's rate |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for stage, (rule_threads, steps, call) in stages(args.workdir, cfg).items():
-        for threads in sorted({1, rule_threads}):  # a two-thread stage also on one thread
+        for threads in sorted({rule_threads} | ({2} if stage in ON_TWO_THREADS_TOO else set())):
             res = probe(call, threads, stage)
             jobs, cpu = stage_cpu_seconds(args.workdir, stage)
             print_row(stage, threads, jobs, steps, cpu if threads == rule_threads else 0.0, res, peak[threads], small[threads], peak[1])
@@ -163,7 +176,7 @@ def print_row(stage: str, threads: int, jobs: int, steps: int, cpu: float, res: 
     total_gflop = jobs * steps * res["gflop"]
     steps_cpu = jobs * steps * res["cpu_ms"] / 1000
     print(f"| `{stage}` | {threads} | {jobs} x {steps} | {res['gflop']:.2f} | {res['ms']:.0f} | {rate:.0f} | "
-          f"{rate / peak:.0%} | {rate / small:.0%} | {f'{cpu:.0f}' if cpu else '–'} | "
+          f"{rate / peak:.0%} | {rate / small:.0%} | {res['matmul_share']:.0%} | {f'{cpu:.0f}' if cpu else '–'} | "
           f"{f'{steps_cpu / cpu:.0%}' if cpu else '–'} | {total_gflop / peak1:.0f} |")
 
 if __name__ == "__main__":
