@@ -26,8 +26,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from pipeline import stage_table  # noqa: E402
+
 WARMUP = 3
-ON_TWO_THREADS_TOO = {"pretrain", "teacher"}  # one-thread rules on the critical path: what a second thread gives
+# every training rule asks for one thread; these, on the critical path, are also timed on two
+ON_TWO_THREADS_TOO = {"pretrain", "teacher"}
 # the profiler's names of the matrix products (dense layers, attention, their backward passes)
 MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv",
               "aten::_scaled_dot_product_flash_attention_for_cpu",
@@ -80,8 +84,7 @@ def probe_fit(steps: int):
 
 
 def stages(run: Path, cfg: dict) -> dict:
-    """stage -> (its rule's threads, steps per job, a call of the real trainer on the run's own inputs
-    with a thread count)."""
+    """stage -> (steps per job, a call of the real trainer on the run's own inputs with a thread count)."""
     from optical.train.distill import distill
     from optical.train.nmt import train_nmt
     from optical.train.pretrain import pretrain
@@ -94,20 +97,20 @@ def stages(run: Path, cfg: dict) -> dict:
     nmt = {k: v for k, v in cfg["nmt"].items() if k != "keep_titles"}
     teacher = str(r / "models/teacher/seed1")
     calls = {
-        "pretrain": (1, pre["steps"], lambda t: pretrain({l: str(r / f"world/mono/{l}.txt") for l in langs}, out,
+        "pretrain": (pre["steps"], lambda t: pretrain({l: str(r / f"world/mono/{l}.txt") for l in langs}, out,
                                                          pre, cfg["encoder"], seed=pre["seed"], threads=t, device="cpu")),
-        "teacher": (1, cfg["teacher"]["steps"], lambda t: train_teacher(
+        "teacher": (cfg["teacher"]["steps"], lambda t: train_teacher(
             str(r / "models/encoder/seed1"), str(r / "data/msmarco/triples.parquet"), out, cfg["teacher"], seed=1,
             threads=t, device="cpu")),
-        "nmt_train": (1, nmt["steps"], lambda t: train_nmt(str(r / f"data/{lang}/bitext.parquet"), out, nmt, "xx-en",
+        "nmt_train": (nmt["steps"], lambda t: train_nmt(str(r / f"data/{lang}/bitext.parquet"), out, nmt, "xx-en",
                                                          cfg["distill"]["heldout_pairs"], seed=1, threads=t,
                                                            device="cpu")),
-        "translate_train": (1, cfg["translate_train"]["steps"], lambda t: train_translate_train(
+        "translate_train": (cfg["translate_train"]["steps"], lambda t: train_translate_train(
             teacher, str(r / f"data/{lang}/translate_train.parquet"), out,
             {**cfg["translate_train"], "temperature": cfg["teacher"]["temperature"]}, seed=1, threads=t, device="cpu")),
     }
     for method in ("sentence_kd", "optical"):
-        calls[f"distill_{method}"] = (1, cfg["distill"]["steps"], lambda t, m=method: distill(
+        calls[f"distill_{method}"] = (cfg["distill"]["steps"], lambda t, m=method: distill(
             m, teacher, str(r / f"data/{lang}/bitext.parquet"), out, cfg["distill"], seed=1, threads=t, device="cpu"))
     return calls
 
@@ -124,16 +127,6 @@ def matmul_gflops(threads: int, m: int, k: int, n: int, repeats: int = 20) -> fl
         torch.mm(a, b)
         times.append(time.perf_counter() - t)
     return 2 * m * k * n / sorted(times[3:])[repeats // 2] / 1e9
-
-
-def stage_cpu_seconds(run: Path, stage: str) -> tuple[int, float]:
-    """(jobs, summed CPU seconds) of ``stage`` in the run's benchmark files."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from pipeline import stage_table
-    for rule, n, _, cpu, _ in stage_table(run):
-        if rule == stage:
-            return n, cpu
-    return 0, 0.0
 
 
 def main() -> None:
@@ -153,11 +146,12 @@ def main() -> None:
           "share of the small mm | matrix products' share of op time | job CPU s (run) | steps' share of job CPU | "
           "CPU s at the 2048^3 mm's rate |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for stage, (rule_threads, steps, call) in stages(args.workdir, cfg).items():
-        for threads in sorted({rule_threads} | ({2} if stage in ON_TWO_THREADS_TOO else set())):
-            res = probe(call, threads, stage)
-            jobs, cpu = stage_cpu_seconds(args.workdir, stage)
-            print_row(stage, threads, jobs, steps, cpu if threads == rule_threads else 0.0, res, peak[threads], small[threads], peak[1])
+    run = {rule: (jobs, cpu) for rule, jobs, _, cpu, _ in stage_table(args.workdir)}  # the jobs' own CPU seconds
+    for stage, (steps, call) in stages(args.workdir, cfg).items():
+        jobs, cpu = run.get(stage, (0, 0.0))
+        for threads in (1, 2) if stage in ON_TWO_THREADS_TOO else (1,):
+            print_row(stage, threads, jobs, steps, cpu if threads == 1 else 0.0, probe(call, threads, stage),
+                      peak[threads], small[threads], peak[1])
 
 
 def probe(call, threads: int, stage: str) -> dict:
@@ -178,6 +172,7 @@ def print_row(stage: str, threads: int, jobs: int, steps: int, cpu: float, res: 
     print(f"| `{stage}` | {threads} | {jobs} x {steps} | {res['gflop']:.2f} | {res['ms']:.0f} | {rate:.0f} | "
           f"{rate / peak:.0%} | {rate / small:.0%} | {res['matmul_share']:.0%} | {f'{cpu:.0f}' if cpu else '–'} | "
           f"{f'{steps_cpu / cpu:.0%}' if cpu else '–'} | {total_gflop / peak1:.0f} |")
+
 
 if __name__ == "__main__":
     main()
