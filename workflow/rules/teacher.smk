@@ -15,8 +15,8 @@ if PRETRAIN:  # else download_encoder adopts a pretrained one (download.smk)
             state=get_state_dir("pretrain"),
             device=config["device"],
             code=code("pretrain"),
-        # one thread: a second gives 1.33x (benchmarks/throughput.py), so on few cores two one-thread
-        # jobs do more; on many cores, --set-threads pretrain=N
+        # one thread: a second speeds a step up less than twice (docs/costs.md), so on few cores two
+        # one-thread jobs do more; on many cores, --set-threads pretrain=N
         threads: 1
         priority: 10  # critical path: start before the small data jobs
         resources:
@@ -60,7 +60,7 @@ rule teacher:
         state=get_state_dir("teacher"),
         device=config["device"],
         code=code("teacher"),
-    threads: 1  # a second thread gives 1.53x (benchmarks/throughput.py); --set-threads teacher=N
+    threads: 1  # as pretrain; --set-threads teacher=N
     # critical path (every student waits for it): before the one-thread jobs of priority 5
     priority: 20
     resources:
