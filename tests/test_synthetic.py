@@ -117,6 +117,27 @@ def test_cognates_are_english_forms_under_regular_sound_correspondences(plain_wo
     assert changed and changed != set(correspondences)  # some letters change, some stay
 
 
+@pytest.mark.parametrize("shift", [0.25, 0.5, 1.0])
+def test_cognate_shift_changes_the_same_number_of_letters_in_every_language(plain_world, shift):
+    """Amendment 5: a chance per letter let one language's cognates sit much closer to English than
+    another's; now each class changes exactly round(shift * n) letters, each into another letter."""
+    from optical.data import synthetic
+    for seed in (13, 14, 15):
+        w = copy.deepcopy(plain_world)
+        w["seed"] = seed
+        for spec in w["languages"].values():
+            spec.update(cognate_share=0.4, cognate_shift=shift)
+        spec = WorldSpec.from_config(w)
+        en = spec.english
+        for code, ls in spec.languages.items():
+            rng = synthetic._rng(seed, "sound-shift", code)
+            shift_map = synthetic.sound_correspondences(rng, ls, en)
+            for source, target in ((en.consonants, ls.consonants), (en.vowels, ls.vowels)):
+                moved = [a for a in source if shift_map[a] != a]
+                assert len(moved) == round(shift * len(source)), (seed, code, source)
+                assert all(shift_map[a] in target for a in moved)
+
+
 @pytest.mark.parametrize("share", [0.0, 1.0])
 def test_cognate_share_zero_shares_no_form_and_one_gives_every_concept_a_cognate(plain_world, share):
     world = _world(plain_world, cognate_share=share, cognate_shift=0.0)  # no shift: a cognate is the English form
