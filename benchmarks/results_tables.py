@@ -25,13 +25,18 @@ def _cell(t: pd.DataFrame, system: str, lang: str) -> str:
     return f"{row['mean']:.3f}" + (f" ± {row['std']:.3f}" if row["seeds"] > 1 else "")
 
 
+def _percent(x: float) -> str:
+    """The gap is undefined for direct transfer and the ceiling themselves (its ends): a dash."""
+    return "–" if pd.isna(x) else f"{100 * x:.0f}%"
+
+
 def retrieval(m: pd.DataFrame, measure: str, langs: list[str]) -> None:
     t = system_table(m[m.measure == measure]).set_index(["system", "language"])
     gaps = gap_table(m, list(m.system.unique()), measure).groupby(["system", "language"]).gap_closed.mean()
     print(f"| system | {' | '.join('en→' + l for l in langs)} | gap closed {' / '.join(langs)} |\n|---|" + "---|" * (len(langs) + 1))
     for s in [s for s in registry.RETRIEVAL if s in set(m.system)]:
         cells = [_cell(t, s, lang) for lang in langs]
-        gap = " / ".join(f"{100 * gaps.get((s, l), float('nan')):.0f}%" for l in langs)
+        gap = " / ".join(_percent(gaps.get((s, l), float("nan"))) for l in langs)
         print(f"| {registry.RETRIEVAL[s].label} | {' | '.join(cells)} | {gap} |")
 
 
