@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--workdir", help="default: /tmp/optical-calibration/<trial>")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--no-run", action="store_true", help="only summarise the finished run in the workdir")
+    ap.add_argument("--record", default=str(RECORD),
+                    help="the table to append to (default: benchmarks/calibration.tsv, the development trials)")
     args = ap.parse_args()
     settings = list(args.set) + ([f"seeds={args.seeds}"] if args.seeds else [])
     config = apply_settings(yaml.safe_load(Path(args.base).read_text()), settings)
@@ -46,8 +48,9 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     table.insert(0, "settings", " ".join(settings))
     table.insert(0, "trial", args.trial)
+    record = Path(args.record)
     table.assign(seeds=" ".join(map(str, config["seeds"])), commit=commit, wall_s=wall).to_csv(
-        RECORD, sep="\t", mode="a", header=not RECORD.exists(), index=False, float_format="%.4f")
+        record, sep="\t", mode="a", header=not record.exists(), index=False, float_format="%.4f")
 
 
 if __name__ == "__main__":
