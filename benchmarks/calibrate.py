@@ -5,7 +5,9 @@
 Runs config/calibration.yaml (the development world: seed 101, languages fi/it/pl at three
 resource levels, only random, direct transfer, the translate-test ceiling and the NER teacher)
 with the settings applied, cold, in a fresh copy of the workflow; prints the regime table and the
-verdict against the stated target, and appends the table to benchmarks/calibration.tsv.
+verdict against the stated target, and appends the table to benchmarks/calibration.tsv (the
+development trials), or to --record: the frozen setting's regime on another world, with --base
+config/config.yaml and --set world.seed=N, goes to a table of its own.
 """
 
 from __future__ import annotations

@@ -2,15 +2,19 @@
 
     python benchmarks/ner_errors.py RUN_DIR [--system direct] [--languages en sw tl nn]
 
-For each language, over the seeds of RUN_DIR/results/ner/<lang>/<system>/seed*.parquet:
-- typed P / R / F1 (seqeval's entities, as the report) and untyped F1 (spans only: how much of the
-  loss is the entity's type rather than its boundaries);
-- the predicted spans that match no gold span, split by where they start: a lower-case word tagged
-  O in gold (an ordinary word taken for a name), or a span overlapping a gold entity (a boundary or
-  type error);
+For each language, pooled over the seeds of RUN_DIR/results/ner/<lang>/<system>/seed*.parquet (the
+report averages per-seed F1 instead, so its numbers differ slightly):
+- typed P / R / F1 (seqeval's entities) and untyped F1 (spans only: how much of the loss is the
+  entity's type rather than its boundaries; a span with the right boundaries and the wrong type
+  counts only there);
+- the predicted spans whose boundaries match no gold span, by where they start: on a lower-case
+  word outside every gold entity (an ordinary word taken for a name, even if the span runs on into
+  an entity), else overlapping a gold entity (a boundary error), else elsewhere;
 - how often an ordinary lower-case word (gold O) is tagged as part of an entity, split by whether it
   holds a "name-only" letter: a letter of English entity tokens that no English O token has (the
-  world's names draw from other letters than its English words, a possible shortcut).
+  world's names draw from other letters than its English words, a possible shortcut). The letters
+  come from the English direct-transfer predictions' gold tags, whatever --system is; English
+  itself is shown only for `direct`, the one system with English predictions.
 
 A diagnosis for issue 13's NER target (docs/calibration.md), not a result the report shows.
 """
@@ -77,18 +81,19 @@ def main() -> None:
     args = ap.parse_args()
     root = args.run_dir / "results" / "ner"
 
-    def frames(lang: str) -> pd.DataFrame:
-        files = sorted((root / lang / args.system).glob("seed*.parquet"))
+    def frames(lang: str, system: str) -> pd.DataFrame:
+        files = sorted((root / lang / system).glob("seed*.parquet"))
         if not files:
-            raise SystemExit(f"no predictions under {root / lang / args.system}: run the NER stage first")
+            raise SystemExit(f"no predictions under {root / lang / system}: run the NER stage first")
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
-    letters = name_only_letters(frames("en"))
+    english = frames("en", "direct")  # English predictions exist for the teacher only
+    letters = name_only_letters(english)
     print(f"name-only letters (in English entity tokens, never in English O tokens): {''.join(sorted(letters))}")
     print("| language | P | R | F1 | untyped F1 | unmatched spans: lower-case O start / overlapping gold / other "
           "| O words tagged: with name-only letter / without |\n|---|---|---|---|---|---|---|")
-    for lang in args.languages:
-        d = frames(lang)
+    for lang in [lang for lang in args.languages if lang != "en" or args.system == "direct"]:
+        d = english if lang == "en" else frames(lang, args.system)
         c = span_counts(d)
         rates = ordinary_word_rates(d, letters)
         unmatched = c["spurious_lowercase_O"] + c["overlapping_gold"] + c["spurious_other"]

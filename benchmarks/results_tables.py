@@ -25,9 +25,14 @@ def _cell(t: pd.DataFrame, system: str, lang: str) -> str:
     return f"{row['mean']:.3f}" + (f" ± {row['std']:.3f}" if row["seeds"] > 1 else "")
 
 
-def _percent(x: float) -> str:
-    """The gap is undefined for direct transfer and the ceiling themselves (its ends): a dash."""
-    return "–" if pd.isna(x) else f"{100 * x:.0f}%"
+def _gap(system: str, gap: float) -> str:
+    """Direct transfer and the ceiling are the gap's ends (0% and 100% by definition): a dash. Any
+    other system without a gap is an error in the run, not a blank."""
+    if system in (registry.BASELINE, registry.ORACLE):
+        return "–"
+    if pd.isna(gap):
+        raise SystemExit(f"no gap closed for {system}: is the run complete?")
+    return f"{100 * gap:.0f}%"
 
 
 def retrieval(m: pd.DataFrame, measure: str, langs: list[str]) -> None:
@@ -36,7 +41,7 @@ def retrieval(m: pd.DataFrame, measure: str, langs: list[str]) -> None:
     print(f"| system | {' | '.join('en→' + l for l in langs)} | gap closed {' / '.join(langs)} |\n|---|" + "---|" * (len(langs) + 1))
     for s in [s for s in registry.RETRIEVAL if s in set(m.system)]:
         cells = [_cell(t, s, lang) for lang in langs]
-        gap = " / ".join(_percent(gaps.get((s, l), float("nan"))) for l in langs)
+        gap = " / ".join(_gap(s, gaps.get((s, l), float("nan"))) for l in langs)
         print(f"| {registry.RETRIEVAL[s].label} | {' | '.join(cells)} | {gap} |")
 
 

@@ -119,6 +119,8 @@ DEFAULT_CASES = [
      "1.5 is greater than the maximum of 1"),
     ("typo in a world language", {"world.languages.sw.corverage": 0.5}, "world.languages.sw",
      "'corverage' was unexpected"),
+    ("one vowel: a sound shift could not change it", {"world.languages.sw.vowels": "a"},
+     "world.languages.sw.vowels", "does not match"),
     ("no languages", {"languages": {}}, "languages", "{} should be non-empty"),
     ("unknown fixed alignment", {"distill.fixed_alignment": "diagonal"}, "distill.fixed_alignment",
      "'diagonal' is not one of"),
