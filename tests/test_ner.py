@@ -295,32 +295,3 @@ def test_ner_background_words_follow_the_world_when_asked(small_world):
     words, tags = ner.sentence("sw", np.random.default_rng(1))
     assert all(w[0].isupper() for w, t in zip(words, tags) if t != "O") and not words[0][0].islower()
 
-
-# --- the error diagnosis (benchmarks/ner_errors.py) ---------------------------------------
-
-def _ner_errors():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ner_errors.py"
-    spec = importlib.util.spec_from_file_location("ner_errors", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_ner_errors_sorts_unmatched_spans_and_ordinary_words_by_cause():
-    import pandas as pd
-    m = _ner_errors()
-    english = pd.DataFrame({"tokens": [["Kaz", "went", "home"]], "gold": [["B-PER", "O", "O"]],
-                            "pred": [["B-PER", "O", "O"]]})
-    assert m.name_only_letters(english) == {"k", "a", "z"}  # no O word has them
-    frame = pd.DataFrame({
-        "tokens": [["Tom", "Lee", "saw", "kazo", "mile"], ["Ana", "ran"]],
-        "gold": [["B-PER", "I-PER", "O", "O", "O"], ["B-LOC", "O"]],
-        "pred": [["B-PER", "B-PER", "O", "B-ORG", "B-LOC"], ["B-PER", "O"]]})
-    c = m.span_counts(frame)
-    # gold: Tom Lee (PER), Ana (LOC); predicted: Tom, Lee, kazo, mile, Ana (PER)
-    assert (c["gold"], c["predicted"], c["correct"], c["correct_untyped"]) == (2, 5, 0, 1)
-    assert (c["spurious_lowercase_O"], c["overlapping_gold"], c["spurious_other"]) == (2, 2, 0)
-    rates = m.ordinary_word_rates(frame, {"k", "z"})
-    assert rates == {"without": (3, 1 / 3), "with name-only letter": (1, 1.0)}

@@ -1,0 +1,66 @@
+"""The diagnosis scripts under benchmarks/ that docs quote: each on a hand-checked case."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- benchmarks/ner_errors.py -------------------------------------------------------------
+
+
+
+def test_ner_errors_sorts_unmatched_spans_and_ordinary_words_by_cause():
+    m = _script("ner_errors")
+    english = pd.DataFrame({"tokens": [["Kaz", "went", "home"]], "gold": [["B-PER", "O", "O"]],
+                            "pred": [["B-PER", "O", "O"]]})
+    assert m.name_only_letters(english) == {"k", "a", "z"}  # no O word has them
+    frame = pd.DataFrame({
+        "tokens": [["Tom", "Lee", "saw", "kazo", "mile"], ["Ana", "ran"]],
+        "gold": [["B-PER", "I-PER", "O", "O", "O"], ["B-LOC", "O"]],
+        "pred": [["B-PER", "B-PER", "O", "B-ORG", "B-LOC"], ["B-PER", "O"]]})
+    c = m.span_counts(frame)
+    # gold: Tom Lee (PER), Ana (LOC); predicted: Tom, Lee, kazo, mile, Ana (PER)
+    assert (c["gold"], c["predicted"], c["correct"], c["correct_untyped"]) == (2, 5, 0, 1)
+    assert (c["spurious_lowercase_O"], c["overlapping_gold"], c["spurious_other"]) == (2, 2, 0)
+    rates = m.ordinary_word_rates(frame, {"k", "z"})
+    assert rates == {"without": (3, 1 / 3), "with name-only letter": (1, 1.0)}
+
+
+# --- benchmarks/early_stopping.py ---------------------------------------------------------
+
+def test_patience_rule_stops_after_evaluations_without_a_new_best():
+    m = _script("early_stopping")
+    points = [(0, 1.0), (100, 0.5), (200, 0.6), (300, 0.4), (400, 0.45), (500, 0.46)]
+    assert m.stop_step(points, 1) == 200   # the first evaluation without a new best
+    assert m.stop_step(points, 2) == 500   # 0.4 at 300, then two without one
+    assert m.stop_step(points, 3) == 500   # never: the last step
+    assert m.curve_values([{"step": 0, "loss": 2.0}, {"step": 5, "loss": 1.0}]) == [(0, 2.0), (5, 1.0)]
+    assert m.curve_values([{"step": 0, "translation_p1": 0.3}]) == []  # no lower-is-better key
+
+
+def test_early_stopping_summary_counts_runs_and_saved_steps(tmp_path):
+    m = _script("early_stopping")
+    models = tmp_path / "models"
+    curves = {"optical/sw/main/seed1": [0.9, 0.5, 0.4], "optical/sw/main/seed2": [0.9, 0.5, 0.6, 0.55],
+              "nmt/xx-en/sw/seed1": [8.0, 4.0, 3.0], "encoder/seed1": []}
+    for run, values in curves.items():
+        (models / run).mkdir(parents=True)
+        curve = [{"step": 100 * i, "objective": v} for i, v in enumerate(values)]
+        (models / run / "training.json").write_text(json.dumps({"heldout_curve": curve}))
+    rows = m.summarise(models, [1, 2])
+    assert set(rows) == {"optical", "nmt/xx-en"}  # no curve, no row
+    assert rows["optical"]["runs"] == 2 and rows["optical"]["improving_at_end"] == 1
+    # seed 2 stops at step 200 of 300 with patience 1, at its end with patience 2
+    assert (rows["optical"]["steps"], rows["optical"]["saved_p1"], rows["optical"]["saved_p2"]) == (500, 100, 0)
+    assert rows["nmt/xx-en"]["saved_p1"] == rows["nmt/xx-en"]["saved_p2"] == 0
