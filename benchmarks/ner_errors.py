@@ -28,6 +28,8 @@ from pathlib import Path
 import pandas as pd
 from seqeval.metrics.sequence_labeling import get_entities
 
+from optical.ner.scores import prf
+
 
 def name_only_letters(english: pd.DataFrame) -> set[str]:
     """Letters in English gold entity tokens that no English gold-O token contains."""
@@ -69,10 +71,6 @@ def ordinary_word_rates(frame: pd.DataFrame, letters: set[str]) -> dict[str, tup
     return {k: (seen[k], tagged[k] / seen[k]) for k in seen}
 
 
-def f1(correct: int, predicted: int, gold: int) -> float:
-    return 200 * correct / (predicted + gold) if predicted + gold else 0.0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", type=Path)
@@ -101,9 +99,9 @@ def main() -> None:
                            for k in ("spurious_lowercase_O", "overlapping_gold", "spurious_other"))
         tagged = " / ".join(f"{100 * rates[k][1]:.0f}% of {rates[k][0]}" if k in rates else "–"
                             for k in ("with name-only letter", "without"))
-        print(f"| {lang} | {100 * c['correct'] / max(c['predicted'], 1):.0f} | {100 * c['correct'] / max(c['gold'], 1):.0f} "
-              f"| {f1(c['correct'], c['predicted'], c['gold']):.1f} "
-              f"| {f1(c['correct_untyped'], c['predicted'], c['gold']):.1f} | {share} | {tagged} |")
+        p, r, f = prf([c["correct"], c["predicted"], c["gold"]])
+        untyped = prf([c["correct_untyped"], c["predicted"], c["gold"]])[2]
+        print(f"| {lang} | {100 * p:.0f} | {100 * r:.0f} | {100 * f:.1f} | {100 * untyped:.1f} | {share} | {tagged} |")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ def _script(name: str):
 
 # --- benchmarks/ner_errors.py -------------------------------------------------------------
 
-
-
 def test_ner_errors_sorts_unmatched_spans_and_ordinary_words_by_cause():
     m = _script("ner_errors")
     english = pd.DataFrame({"tokens": [["Kaz", "went", "home"]], "gold": [["B-PER", "O", "O"]],

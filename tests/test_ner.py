@@ -294,4 +294,3 @@ def test_ner_background_words_follow_the_world_when_asked(small_world):
     ner = NerWorld(World(WorldSpec.from_config(cased)), NerSpec.from_config(spec))
     words, tags = ner.sentence("sw", np.random.default_rng(1))
     assert all(w[0].isupper() for w, t in zip(words, tags) if t != "O") and not words[0][0].islower()
-
