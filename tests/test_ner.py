@@ -294,3 +294,35 @@ def test_ner_background_words_follow_the_world_when_asked(small_world):
     ner = NerWorld(World(WorldSpec.from_config(cased)), NerSpec.from_config(spec))
     words, tags = ner.sentence("sw", np.random.default_rng(1))
     assert all(w[0].isupper() for w, t in zip(words, tags) if t != "O") and not words[0][0].islower()
+
+
+def _o_words(ner: NerWorld, lang: str, n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [w.lower() for _ in range(n) for w, t in zip(*ner.sentence(lang, rng)) if t == "O"]
+
+
+@pytest.mark.parametrize("lang", ["en", "sw"])
+def test_rare_words_are_fresh_o_words_at_their_rate(world, lang):
+    """rare_word_prob 0: every O word is a word of the language's lexicon (with or without a suffix)
+    or a function word; at 0.1, about a tenth of the concept words are forms of no lexicon, name or
+    other rare word, each met once."""
+    lex = world.lexicons[lang]
+    known = set(lex.forms) | {f + x for f in lex.forms for x in lex.suffixes} | set(lex.function_words)
+    everything = set(world.names).union(*(set(x.forms) for x in world.lexicons.values()))
+    closed = NerWorld(world, NerSpec.from_config(NER_WORLD))
+    assert set(_o_words(closed, lang, 300)) <= known
+    ner = NerWorld(world, NerSpec.from_config({**NER_WORLD, "rare_word_prob": 0.1}))
+    words = [w for w in _o_words(ner, lang, 600) if w not in lex.function_words]
+    rare = [w for w in words if w not in known]
+    assert 0.06 < len(rare) / len(words) < 0.12  # 0.1 of concept words; triggers are never replaced
+    assert not set(rare) & everything
+    bare = [w for w in rare if w in ner.rare_taken[lang]]  # the rest carry a suffix (morph_prob 0.3)
+    assert len(bare) > 0.6 * len(rare) and len(set(bare)) == len(bare)
+
+
+def test_english_train_sets_only_the_english_train_split(tmp_path, small_world):
+    spec = WorldSpec.from_config(small_world)
+    counts = write_ner_world(spec, NerSpec.from_config({**NER_WORLD, "english_train": 90}), tmp_path, ["sw"])
+    assert counts["en/train"] == 90 and counts["sw/train"] == NER_WORLD["sentences"]["train"]
+    assert counts["en/test"] == NER_WORLD["sentences"]["test"]
+    assert len(ner_data.read_panx(tmp_path / "en" / "train")) == 90

@@ -37,7 +37,7 @@ def reduced_config(default: dict) -> dict:
     cfg["ablation"].update(ot_reg=[0.2], ot_max_iter=[], seeds=[2])
     cfg["candidates"].update(queries=40, depth=60)
     cfg["ner"]["languages"] = ["sw", "nn"]
-    cfg["ner"]["world"].update(entities_per_type=60, sentences={"train": 300, "dev": 20, "test": 80})
+    cfg["ner"]["world"].update(entities_per_type=60, english_train=600, sentences={"train": 300, "dev": 20, "test": 80})
     for key, steps in (("teacher", 60), ("student", 40), ("ot", 20)):
         cfg["ner"][key].update(steps=steps, checkpoint_every=0)
     cfg["ner"]["bootstrap_resamples"] = 200

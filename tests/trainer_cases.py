@@ -38,7 +38,7 @@ def build_fixtures(root: Path) -> Path:
     export_triples(root / "world" / "mmarco" / "sw_collection.tsv", ms / "queries.train.tsv",
                    ms / "qidpidtriples.train.tsv", root / "tt.parquet", 0, 0)
     ner_world = dict(copy.deepcopy(default["ner"]["world"]), entities_per_type=20,
-                     sentences={"train": 60, "dev": 5, "test": 5})
+                     sentences={"train": 60, "dev": 5, "test": 5}, english_train=60)
     write_ner_world(WorldSpec.from_config(world), NerSpec.from_config(ner_world), root / "panx", ["sw"])
     for lang in ("en", "sw"):
         ner_data.write_sentences(root / f"ner_{lang}.parquet", ner_data.read_panx(root / "panx" / lang / "train"))

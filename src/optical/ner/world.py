@@ -14,6 +14,9 @@ language's own lexicon, word order, morphology and function words) plus entity m
   the language's own words: the names a transfer model has never seen.
 - Before a mention, with ``trigger_prob``, comes a word that hints at its type (a concept per type:
   "born", "company", "city" ...); reordering may move it behind the mention, as word order does.
+- Real text has an open vocabulary: with ``rare_word_prob``, a concept word is instead a rare word,
+  made fresh from the language's letters for that occurrence, so it occurs in no other text of the
+  world; it is an ordinary ``O`` word that takes suffixes and case like the others.
 
 Every language gets ``train`` / ``dev`` / ``test`` files in the PAN-X layout (``<lang>:<token><TAB>
 <tag>``, BIO tags, a blank line between sentences). The pipeline trains the teacher on English
@@ -45,13 +48,21 @@ class NerSpec:
     sentence_length: tuple[int, int]
     sentences: dict           # split -> sentences per language (English and the others alike)
     background: str = "uniform"  # non-topic words: "uniform" over concepts, or "world": its Zipf draw
+    rare_word_prob: float = 0.0  # chance that a concept word is a fresh rare word instead
+    english_train: int | None = None  # English train sentences (PAN-X English: 20,000); None: sentences["train"]
+
+    def count(self, lang: str, split: str) -> int:
+        if lang == PIVOT and split == "train" and self.english_train is not None:
+            return self.english_train
+        return self.sentences[split]
 
     @classmethod
     def from_config(cls, c: dict) -> "NerSpec":
         return cls(entities_per_type=c["entities_per_type"], local_share=c["local_share"],
                    exonym_prob=c["exonym_prob"], trigger_prob=c["trigger_prob"], mentions=tuple(c["mentions"]),
                    sentence_length=tuple(c["sentence_length"]), sentences=dict(c["sentences"]),
-                   background=c.get("background", "uniform"))
+                   background=c.get("background", "uniform"), rare_word_prob=c.get("rare_word_prob", 0.0),
+                   english_train=c.get("english_train"))
 
 
 @dataclass
@@ -77,6 +88,7 @@ class NerWorld:
         for lex in world.lexicons.values():
             taken.update(lex.forms, lex.function_words)
         self.taken = taken
+        self.rare_taken: dict[str, set[str]] = {}  # per language, so adding a language changes no other
         n = world.spec.n_concepts
         # type hints and organisation words: concepts below the most frequent ones
         pool = rng.choice(np.arange(n // 20, n), 4 * 6, replace=False)
@@ -134,6 +146,9 @@ class NerWorld:
         items: list = [int(topic_words[min(int(np.searchsorted(cdf, rng.random() * cdf[-1])), len(cdf) - 1)])
                        if rng.random() < 0.5 else self._background_word(rng)
                        for _ in range(int(rng.integers(lo, hi + 1)))]
+        if s.rare_word_prob > 0:  # drawn only when on, so the other streams stay as they were
+            items = [self._rare_word(lang, rng) if r < s.rare_word_prob else it
+                     for it, r in zip(items, rng.random(len(items)))]
         for _ in range(int(rng.integers(s.mentions[0], s.mentions[1] + 1))):
             t = TYPES[int(rng.integers(len(TYPES)))]
             pool = self.shared[t] + self.local[lang][t]
@@ -144,6 +159,12 @@ class NerWorld:
                 mention = [int(self.triggers[t][rng.integers(len(self.triggers[t]))])] + mention
             items[pos:pos] = mention
         return self.realize(lang, items, rng)
+
+    def _rare_word(self, lang: str, rng) -> str:
+        """A form no lexicon, name or earlier rare word of the language has: a word met once."""
+        ls = self.world.lexicons[lang].spec
+        taken = self.rare_taken.setdefault(lang, set(self.taken))
+        return _make_forms(rng, 1, ls.consonants, ls.vowels, (1, 3), taken)[0]
 
     def _background_word(self, rng) -> int:
         """A non-topic word: uniform over concepts (rare words as often as common ones, the first
@@ -168,8 +189,8 @@ class NerWorld:
                 toks = it[1].realize(lang, self.world)
                 words += toks
                 tags += [f"B-{it[1].type}"] + [f"I-{it[1].type}"] * (len(toks) - 1)
-            else:
-                form = lex.forms[it]
+            else:  # a concept id, or a rare word's form
+                form = it if isinstance(it, str) else lex.forms[it]
                 if ls.morph_prob > 0 and rng.random() < ls.morph_prob:
                     form += lex.suffixes[rng.integers(len(lex.suffixes))]
                 words.append(form)
@@ -200,7 +221,7 @@ def write_ner_world(world_spec: WorldSpec, ner_spec: NerSpec, out: str | Path, l
     for lang in [PIVOT] + sorted(langs):
         for split in SPLITS:
             rng = _rng(world_spec.seed, "ner", lang, split)
-            sents = [ner.sentence(lang, rng) for _ in range(ner_spec.sentences[split])]
+            sents = [ner.sentence(lang, rng) for _ in range(ner_spec.count(lang, split))]
             write_panx(Path(out) / lang / split, lang, sents)
             counts[f"{lang}/{split}"] = len(sents)
     return counts
