@@ -315,14 +315,32 @@ def test_rare_words_are_fresh_o_words_at_their_rate(world, lang):
     words = [w for w in _o_words(ner, lang, 600) if w not in lex.function_words]
     rare = [w for w in words if w not in known]
     assert 0.06 < len(rare) / len(words) < 0.12  # 0.1 of concept words; triggers are never replaced
-    assert not set(rare) & everything
-    bare = [w for w in rare if w in ner.rare_taken[lang]]  # the rest carry a suffix (morph_prob 0.3)
-    assert len(bare) > 0.6 * len(rare) and len(set(bare)) == len(bare)
+    assert not set(rare) & (everything | known)
+    bare = [w for w in rare if w in ner.rare_taken[lang, "train"]]  # the rest carry a suffix (morph_prob 0.3)
+    assert 0.6 * len(rare) < len(bare) < 0.85 * len(rare) and len(set(bare)) == len(bare)
 
 
-def test_english_train_sets_only_the_english_train_split(tmp_path, small_world):
+def test_every_concept_word_but_the_type_hints_can_be_rare(world):
+    """At rare_word_prob 1 the only lexicon words left are the type hints and organisation words,
+    which belong to the mentions and are never replaced."""
+    lex = world.lexicons["sw"]
+    ner = NerWorld(world, NerSpec.from_config({**NER_WORLD, "rare_word_prob": 1.0}))
+    kept = {lex.forms[c] for c in sum(ner.triggers.values(), []) + ner.org_markers}
+    stems = {f + x: f for f in lex.forms for x in [""] + lex.suffixes}
+    left = {stems[w] for w in _o_words(ner, "sw", 300) if w in stems}
+    assert left and left <= kept
+
+
+def test_english_train_sets_only_its_split_and_splits_are_independent(tmp_path, small_world):
     spec = WorldSpec.from_config(small_world)
     counts = write_ner_world(spec, NerSpec.from_config({**NER_WORLD, "english_train": 90}), tmp_path, ["sw"])
     assert counts["en/train"] == 90 and counts["sw/train"] == NER_WORLD["sentences"]["train"]
     assert counts["en/test"] == NER_WORLD["sentences"]["test"]
     assert len(ner_data.read_panx(tmp_path / "en" / "train")) == 90
+    # the rare words of one split do not depend on another split's size
+    for name, train in (("a", 20), ("b", 600)):
+        cfg = {**NER_WORLD, "rare_word_prob": 0.5, "sentences": {**NER_WORLD["sentences"], "train": train}}
+        write_ner_world(spec, NerSpec.from_config(cfg), tmp_path / name, ["sw"])
+    for lang in ("en", "sw"):
+        for split in ("dev", "test"):
+            assert (tmp_path / "a" / lang / split).read_bytes() == (tmp_path / "b" / lang / split).read_bytes()

@@ -15,8 +15,10 @@ language's own lexicon, word order, morphology and function words) plus entity m
 - Before a mention, with ``trigger_prob``, comes a word that hints at its type (a concept per type:
   "born", "company", "city" ...); reordering may move it behind the mention, as word order does.
 - Real text has an open vocabulary: with ``rare_word_prob``, a concept word is instead a rare word,
-  made fresh from the language's letters for that occurrence, so it occurs in no other text of the
-  world; it is an ordinary ``O`` word that takes suffixes and case like the others.
+  made fresh from the language's letters for that occurrence: no word of any lexicon (with or
+  without a suffix), no name and no earlier rare word of the same language and split, so it occurs
+  in no pretraining text; it is an ordinary ``O`` word that takes suffixes and case like the others.
+  Each (language, split) keeps its own record, so a split does not depend on the others' sizes.
 
 Every language gets ``train`` / ``dev`` / ``test`` files in the PAN-X layout (``<lang>:<token><TAB>
 <tag>``, BIO tags, a blank line between sentences). The pipeline trains the teacher on English
@@ -88,7 +90,8 @@ class NerWorld:
         for lex in world.lexicons.values():
             taken.update(lex.forms, lex.function_words)
         self.taken = taken
-        self.rare_taken: dict[str, set[str]] = {}  # per language, so adding a language changes no other
+        # per (language, split): adding a language or resizing a split changes no other
+        self.rare_taken: dict[tuple[str, str], set[str]] = {}
         n = world.spec.n_concepts
         # type hints and organisation words: concepts below the most frequent ones
         pool = rng.choice(np.arange(n // 20, n), 4 * 6, replace=False)
@@ -107,6 +110,10 @@ class NerWorld:
             n = int(round(spec.entities_per_type * spec.local_share))
             self.local[code] = self._entities(r, n, _make_forms(r, 2 * n * len(TYPES), ls.consonants, ls.vowels,
                                                                 (2, 3), self.taken))
+        # what a rare word may not be: any word of the world (entity names included, now all in taken),
+        # bare or with a suffix of its language
+        self.words = set(taken).union(*(set(lex.suffixes) | {f + x for f in lex.forms for x in lex.suffixes}
+                                        for lex in world.lexicons.values()))
 
     def _entities(self, rng, n: int, name_pool: list[str]) -> dict[str, list[Entity]]:
         out = {}
@@ -137,7 +144,7 @@ class NerWorld:
             out[t] = ents
         return out
 
-    def sentence(self, lang: str, rng) -> tuple[list[str], list[str]]:
+    def sentence(self, lang: str, rng, split: str = "train") -> tuple[list[str], list[str]]:
         """One tagged sentence: concept words realised like the world's text, entities kept whole."""
         w, s = self.world, self.spec
         subject = w.any_subject(rng)
@@ -147,7 +154,7 @@ class NerWorld:
                        if rng.random() < 0.5 else self._background_word(rng)
                        for _ in range(int(rng.integers(lo, hi + 1)))]
         if s.rare_word_prob > 0:  # drawn only when on, so the other streams stay as they were
-            items = [self._rare_word(lang, rng) if r < s.rare_word_prob else it
+            items = [self._rare_word(lang, split, rng) if r < s.rare_word_prob else it
                      for it, r in zip(items, rng.random(len(items)))]
         for _ in range(int(rng.integers(s.mentions[0], s.mentions[1] + 1))):
             t = TYPES[int(rng.integers(len(TYPES)))]
@@ -160,10 +167,12 @@ class NerWorld:
             items[pos:pos] = mention
         return self.realize(lang, items, rng)
 
-    def _rare_word(self, lang: str, rng) -> str:
-        """A form no lexicon, name or earlier rare word of the language has: a word met once."""
+    def _rare_word(self, lang: str, split: str, rng) -> str:
+        """A form no word of the world and no earlier rare word of this language and split has."""
         ls = self.world.lexicons[lang].spec
-        taken = self.rare_taken.setdefault(lang, set(self.taken))
+        if (lang, split) not in self.rare_taken:
+            self.rare_taken[lang, split] = set(self.words)
+        taken = self.rare_taken[lang, split]
         return _make_forms(rng, 1, ls.consonants, ls.vowels, (1, 3), taken)[0]
 
     def _background_word(self, rng) -> int:
@@ -221,7 +230,7 @@ def write_ner_world(world_spec: WorldSpec, ner_spec: NerSpec, out: str | Path, l
     for lang in [PIVOT] + sorted(langs):
         for split in SPLITS:
             rng = _rng(world_spec.seed, "ner", lang, split)
-            sents = [ner.sentence(lang, rng) for _ in range(ner_spec.count(lang, split))]
+            sents = [ner.sentence(lang, rng, split) for _ in range(ner_spec.count(lang, split))]
             write_panx(Path(out) / lang / split, lang, sents)
             counts[f"{lang}/{split}"] = len(sents)
     return counts
