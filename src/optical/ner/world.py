@@ -29,6 +29,7 @@ unlabelled target data). The world's other files do not change: NER draws from i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +111,13 @@ class NerWorld:
             n = int(round(spec.entities_per_type * spec.local_share))
             self.local[code] = self._entities(r, n, _make_forms(r, 2 * n * len(TYPES), ls.consonants, ls.vowels,
                                                                 (2, 3), self.taken))
-        # what a rare word may not be: any word of the world (entity names included, now all in taken),
-        # bare or with a suffix of its language
-        self.words = set(taken).union(*(set(lex.suffixes) | {f + x for f in lex.forms for x in lex.suffixes}
-                                        for lex in world.lexicons.values()))
+
+    @cached_property
+    def words(self) -> set[str]:
+        """What a rare word may not be: any word of the world (entity names included, all in taken
+        once built), bare or with a suffix of its language. Built on the first rare word only."""
+        return set(self.taken).union(*(set(lex.suffixes) | {f + x for f in lex.forms for x in lex.suffixes}
+                                       for lex in self.world.lexicons.values()))
 
     def _entities(self, rng, n: int, name_pool: list[str]) -> dict[str, list[Entity]]:
         out = {}
