@@ -62,3 +62,14 @@ def test_early_stopping_summary_counts_runs_and_saved_steps(tmp_path):
     # seed 2 stops at step 200 of 300 with patience 1, at its end with patience 2
     assert (rows["optical"]["steps"], rows["optical"]["saved_p1"], rows["optical"]["saved_p2"]) == (500, 100, 0)
     assert rows["nmt/xx-en"]["saved_p1"] == rows["nmt/xx-en"]["saved_p2"] == 0
+
+
+# --- benchmarks/typology.py ----------------------------------------------------------------
+
+def test_typology_grid_shows_the_base_value_and_each_difference_with_its_verdict():
+    m = _script("typology")
+    table = pd.DataFrame({
+        "language": ["sw", "ca", "tl"], "system": ["optical"] * 3, "value": [0.5, 0.48, 0.3],
+        "delta": [float("nan"), -0.02, -0.2], "verdict": ["base", "replicate", "hurts"]})
+    g = m.grid(table)
+    assert g.loc["optical"].to_dict() == {"ca": "-0.020 rep.", "sw": "0.500", "tl": "-0.200 hurts"}
