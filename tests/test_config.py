@@ -86,6 +86,53 @@ def test_shipped_config_is_valid(path):
     _accept(yaml.safe_load(path.read_text()))
 
 
+# --- the complete copies of the default stay in step with it ---------------------------------
+# A --configfile replaces config.yaml (Snakefile), so robustness.yaml and typology.yaml repeat
+# every key; a key changed in the default (a calibration amendment) must change there too.
+
+def _flat(node, prefix=()) -> dict:
+    if isinstance(node, dict):
+        return {k: v for key, child in node.items() for k, v in _flat(child, prefix + (str(key),)).items()}
+    return {".".join(prefix): node}
+
+
+def _differences(a: dict, b: dict) -> set[str]:
+    fa, fb = _flat(a), _flat(b)
+    return {k for k in fa.keys() | fb.keys() if fa.get(k, _DELETE) != fb.get(k, _DELETE)}
+
+
+# what a copy may set otherwise: which systems and seeds run, and its own section
+SMALLER_RUN = ("systems", "seeds", "ablation.systems", "data_efficiency.systems", "candidates.other_lists",
+               "ner.systems", "robustness.")
+TYPOLOGY_FACTORS = {"reordering": {"reorder_prob", "reorder_window"}, "morphology": {"morph_prob"},
+                    "function words": {"function_word_prob"}, "letters": {"consonants", "vowels"}}
+
+
+def _load(name: str) -> dict:
+    return yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())
+
+
+def test_robustness_config_is_the_default_but_for_what_runs():
+    extra = {k for k in _differences(_load("config"), _load("robustness")) if not k.startswith(SMALLER_RUN)}
+    assert not extra, f"config/robustness.yaml differs from config/config.yaml in {sorted(extra)}"
+
+
+def test_typology_languages_differ_from_the_default_typology_in_one_factor_each():
+    default, typology = _load("config"), _load("typology")
+    outside = {k for k in _differences(default, typology)
+               if not k.startswith(SMALLER_RUN + ("languages.", "world.languages.", "ner.languages"))}
+    assert not outside, f"config/typology.yaml differs from config/config.yaml in {sorted(outside)}"
+    base = default["world"]["languages"]["tl"]  # the middle resource level, the default typology
+    factors = {}
+    for code, spec in typology["world"]["languages"].items():
+        changed = _differences(base, spec)
+        factors[code] = [f for f, keys in TYPOLOGY_FACTORS.items() if changed & keys]
+        assert changed <= set().union(*TYPOLOGY_FACTORS.values()), f"{code}: {sorted(changed)}"
+    assert sorted(len(f) for f in factors.values()) == [0, 0, 1, 1, 1, 1], factors
+    assert sorted(f[0] for f in factors.values() if f) == sorted(TYPOLOGY_FACTORS)  # each factor once
+    assert set(typology["languages"]) == set(typology["ner"]["languages"]) == set(factors)
+
+
 # --- bad configs -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
