@@ -21,14 +21,17 @@ import yaml
 from optical.calibration import run_regime
 from optical.typology import ner_effects, retrieval_effects
 
-SHORT = {"hurts": "hurts", "helps": "helps", "no measured effect": "·", "base": "base", "replicate": "rep."}
+SHORT = {"hurts": "hurts", "helps": "helps", "no measured effect": "·", "not comparable": "n/a",
+         "replicate": "rep."}
 
 
-def grid(table: pd.DataFrame) -> pd.DataFrame:
-    """Systems × languages: the difference from the base (with its verdict) per cell."""
-    cells = table.assign(cell=[f"{r.value:.3f}" if r.verdict in ("base", "replicate") and pd.isna(r.delta)
+def grid(table: pd.DataFrame, base: str, replicate: str) -> pd.DataFrame:
+    """Systems × languages (the base, the replicate, then the others): the base's value, elsewhere the
+    difference from it and its verdict."""
+    cells = table.assign(cell=[f"{r.value:.3f}" if r.verdict == "base" else "n/a" if pd.isna(r.delta)
                                else f"{r.delta:+.3f} {SHORT[r.verdict]}" for r in table.itertuples()])
-    return cells.pivot(index="system", columns="language", values="cell")
+    out = cells.pivot(index="system", columns="language", values="cell")
+    return out[[base, replicate] + sorted(set(out.columns) - {base, replicate})]
 
 
 def main() -> None:
@@ -37,21 +40,22 @@ def main() -> None:
     ap.add_argument("--config", type=Path, help="default: WORKDIR/config/typology.yaml")
     ap.add_argument("--base", default="sw")
     ap.add_argument("--replicate", default="ca")
-    ap.add_argument("--resamples", type=int, default=2000)
+    ap.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per interval")
     args = ap.parse_args()
     config = yaml.safe_load((args.config or args.workdir / "config" / "typology.yaml").read_text())
     report = args.workdir / "results" / "report"
     measure, candidates = config["evaluation"]["headline_measure"], config["candidates"]["first_stage"]
-    metrics = pd.read_parquet(report / "metrics.parquet")
-    ner = pd.read_parquet(report / "ner_metrics.parquet")
-    table = pd.concat([
-        retrieval_effects(metrics, args.base, args.replicate, measure, candidates, args.resamples),
-        ner_effects(ner, args.base, args.replicate, args.resamples)], ignore_index=True)
+    tables = [retrieval_effects(pd.read_parquet(report / "metrics.parquet"), args.base, args.replicate, measure,
+                                candidates, args.resamples)]
+    if config["ner"]["languages"]:
+        tables.append(ner_effects(pd.read_parquet(report / "ner_metrics.parquet"), args.base, args.replicate,
+                                  args.resamples))
+    table = pd.concat(tables, ignore_index=True)
     table.to_parquet(args.workdir / "typology.parquet", index=False)
     parts = [f"# Typology one factor at a time ({measure}, {candidates} candidates; NER entity F1)\n"]
     for (task, quantity), t in table.groupby(["task", "quantity"], sort=False):
         parts += [f"## {task}: {quantity} (difference from {args.base}; '·' no measured effect)\n",
-                  grid(t).to_markdown(), ""]
+                  grid(t, args.base, args.replicate).to_markdown(), ""]
     parts += ["## every cell\n", table.to_markdown(index=False, floatfmt=".3f")]
     (args.workdir / "typology.md").write_text("\n".join(parts) + "\n")
     regime = run_regime(config, report)

@@ -69,7 +69,8 @@ def test_early_stopping_summary_counts_runs_and_saved_steps(tmp_path):
 def test_typology_grid_shows_the_base_value_and_each_difference_with_its_verdict():
     m = _script("typology")
     table = pd.DataFrame({
-        "language": ["sw", "ca", "tl"], "system": ["optical"] * 3, "value": [0.5, 0.48, 0.3],
-        "delta": [float("nan"), -0.02, -0.2], "verdict": ["base", "replicate", "hurts"]})
-    g = m.grid(table)
-    assert g.loc["optical"].to_dict() == {"ca": "-0.020 rep.", "sw": "0.500", "tl": "-0.200 hurts"}
+        "language": ["sw", "ca", "tl", "fi"], "system": ["optical"] * 4, "value": [0.5, 0.48, 0.3, 0.5],
+        "delta": [float("nan"), -0.02, -0.2, float("nan")], "verdict": ["base", "replicate", "hurts", "not comparable"]})
+    g = m.grid(table, "sw", "ca")
+    assert list(g.columns) == ["sw", "ca", "fi", "tl"]
+    assert g.loc["optical"].to_dict() == {"sw": "0.500", "ca": "-0.020 rep.", "fi": "n/a", "tl": "-0.200 hurts"}

@@ -18,11 +18,14 @@ import pandas as pd
 from scipy import stats
 
 from optical import registry
+from optical.calibration import RANDOM
 
 COUNTS = ["correct", "predicted", "gold_entities"]
 COLUMNS = ["task", "quantity", "language", "system", "value", "delta", "ci_low", "ci_high", "replicate_delta",
            "verdict"]
+SCORE, GAIN = "score", "gain over direct"
 Statistic = Callable[[np.ndarray], np.ndarray]  # index arrays (..., n) -> one value per resample
+Items = dict[tuple[str, str, str], tuple[Statistic, int]]  # (language, system, quantity) -> (statistic, n)
 
 
 def unpaired_ci(stat_a: Statistic, n_a: int, stat_b: Statistic, n_b: int, n_resamples: int = 2000,
@@ -37,84 +40,101 @@ def unpaired_ci(stat_a: Statistic, n_a: int, stat_b: Statistic, n_b: int, n_resa
 
 
 def verdict(delta: float, low: float, high: float, replicate_delta: float) -> str:
-    """'hurts' / 'helps' when the interval excludes 0 and |delta| exceeds the replicate's |delta|;
-    else 'no measured effect' (the base and its replicate themselves: 'base', 'replicate')."""
-    if np.isnan(replicate_delta) or not (low > 0 or high < 0) or abs(delta) <= abs(replicate_delta):
+    """'hurts' / 'helps' when the interval excludes 0 and |delta| exceeds the replicate's |delta|
+    (in magnitude: two draws of one typology differ by that much in either direction); 'not
+    comparable' when either difference is missing; else 'no measured effect'."""
+    if np.isnan(delta) or np.isnan(replicate_delta):
+        return "not comparable"
+    if not (low > 0 or high < 0) or abs(delta) <= abs(replicate_delta):
         return "no measured effect"
     return "helps" if delta > 0 else "hurts"
 
 
-def retrieval_items(metrics: pd.DataFrame, measure: str, candidates: str) -> dict[tuple[str, str], pd.Series]:
-    """(language, system) -> per-query ``measure`` on the main runs of ``candidates``, averaged over
-    seeds; plus (language, '<system> − direct'): the per-query gain over direct transfer (not for
-    random, the floor)."""
+def retrieval_items(metrics: pd.DataFrame, measure: str, candidates: str) -> Items:
+    """Per language and system, the mean over a resample of queries of ``measure`` (main runs of
+    ``candidates``, each query averaged over seeds: random has its one untrained run) and, but for
+    random (the floor) and direct itself, the mean per-query gain over direct transfer."""
     m = metrics[(metrics.variant == "main") & (metrics.measure == measure) & (metrics.candidates == candidates)]
+    if m.value.isna().any():
+        raise ValueError(f"{measure} on {candidates}: missing values; rerun the evaluation of those runs")
     per_query = m.groupby(["language", "system", "query_id"])["value"].mean()
-    out = {key: g.droplevel([0, 1]) for key, g in per_query.groupby(level=["language", "system"])}
-    for (lang, system), values in list(out.items()):
-        direct = out.get((lang, registry.BASELINE))
-        if system not in (registry.BASELINE, "random") and direct is not None:
-            out[(lang, f"{system} − direct")] = (values - direct).dropna()
+    out: Items = {}
+    for (lang, system), g in per_query.groupby(level=["language", "system"]):
+        values = g.droplevel([0, 1])
+        out[(lang, system, SCORE)] = (_mean_of(values.to_numpy()), len(values))
+        if system in (registry.BASELINE, RANDOM):
+            continue
+        direct = _aligned(per_query, lang, system, "queries")
+        out[(lang, system, GAIN)] = (_mean_of((values - direct).to_numpy()), len(values))
     return out
+
+
+def ner_items(ner: pd.DataFrame) -> Items:
+    """Per language and system, entity F1 (points, 0–100) over a resample of the test sentences,
+    each sentence's counts summed over seeds; and for every system but direct its F1 gain over
+    direct on the same resampled sentences."""
+    counts = ner.groupby(["language", "system", "sentence"])[COUNTS].sum()
+    out: Items = {}
+    for (lang, system), g in counts.groupby(level=["language", "system"]):
+        c = g.droplevel([0, 1])
+        f1 = _f1_of(c.to_numpy(float))
+        out[(lang, system, SCORE)] = (f1, len(c))
+        if system == registry.BASELINE:
+            continue
+        f1_direct = _f1_of(_aligned(counts, lang, system, "test sentences").to_numpy(float))
+        out[(lang, system, GAIN)] = (lambda idx, a=f1, b=f1_direct: a(idx) - b(idx), len(c))
+    return out
+
+
+def _aligned(table: pd.DataFrame | pd.Series, lang: str, system: str, what: str):
+    """Direct transfer's rows of ``lang`` in the order of ``system``'s; an error unless both have
+    the same items (a gain over direct is paired)."""
+    mine = table.loc[(lang, system)]
+    try:
+        direct = table.loc[(lang, registry.BASELINE)]
+    except KeyError:
+        direct = None
+    if direct is None or len(direct) != len(mine) or set(direct.index) != set(mine.index):
+        raise ValueError(f"{lang}: {system} and {registry.BASELINE} are not scored on the same {what}; "
+                         "evaluate both on one candidate list (rerun their evaluation)")
+    return direct.loc[mine.index]
 
 
 def retrieval_effects(metrics: pd.DataFrame, base: str, replicate: str, measure: str, candidates: str,
                       n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Per language and system (and gain over direct): mean ``measure``, its difference from
-    ``base`` with the unpaired interval, the replicate's difference, the verdict."""
-    items = retrieval_items(metrics, measure, candidates)
-    stat = {key: _mean_of(v.to_numpy()) for key, v in items.items()}
-    sizes = {key: len(v) for key, v in items.items()}
-    return _effects("retrieval", stat, sizes, base, replicate, n_resamples, seed)
-
-
-def ner_items(ner: pd.DataFrame) -> dict[tuple[str, str], tuple[Statistic, int]]:
-    """(language, system) -> (F1 over a resample of the test sentences, counts summed over seeds
-    per sentence; the number of sentences); plus (language, '<system> − direct'): the F1 gain over
-    direct transfer on the same resampled sentences."""
-    counts = {key: g.groupby("sentence")[COUNTS].sum().sort_index()
-              for key, g in ner.groupby(["language", "system"])}
-    out = {key: (_f1_of(c.to_numpy(float)), len(c)) for key, c in counts.items()}
-    for (lang, system), c in list(counts.items()):
-        direct = counts.get((lang, registry.BASELINE))
-        if system != registry.BASELINE and direct is not None and direct.index.equals(c.index):
-            f_sys, f_dir = _f1_of(c.to_numpy(float)), _f1_of(direct.to_numpy(float))
-            out[(lang, f"{system} − direct")] = (lambda idx, a=f_sys, b=f_dir: a(idx) - b(idx), len(c))
-    return out
+    """Per language, system and quantity (score, gain over direct): the mean ``measure``, its
+    difference from ``base`` with the unpaired interval, the replicate's difference, the verdict."""
+    return _effects("retrieval", retrieval_items(metrics, measure, candidates), base, replicate, n_resamples, seed)
 
 
 def ner_effects(ner: pd.DataFrame, base: str, replicate: str, n_resamples: int = 2000,
                 seed: int = 0) -> pd.DataFrame:
     """As :func:`retrieval_effects` for NER entity F1 (in points, 0–100), English excluded."""
     items = ner_items(ner[ner.language != "en"])
-    stat = {key: (lambda idx, f=f: 100 * f(idx)) for key, (f, _) in items.items()}
-    sizes = {key: n for key, (_, n) in items.items()}
-    return _effects("ner", stat, sizes, base, replicate, n_resamples, seed)
+    scaled = {key: (lambda idx, f=f: 100 * f(idx), n) for key, (f, n) in items.items()}
+    return _effects("ner", scaled, base, replicate, n_resamples, seed)
 
 
-def _effects(task: str, stat: dict, sizes: dict, base: str, replicate: str, n_resamples: int,
-             seed: int) -> pd.DataFrame:
-    langs = sorted({lang for lang, _ in stat})
+def _effects(task: str, items: Items, base: str, replicate: str, n_resamples: int, seed: int) -> pd.DataFrame:
+    langs = sorted({lang for lang, _, _ in items})
     if base not in langs or replicate not in langs:
         raise ValueError(f"{task}: the base '{base}' and the replicate '{replicate}' must both be evaluated "
                          f"languages (have {langs}); set them as in config/typology.yaml")
+    order = {base: 0, replicate: 1}
     rows = []
-    for (lang, system) in sorted(stat, key=lambda k: (k[1], k[0] != base, k[0] != replicate, k[0])):
-        value = float(stat[(lang, system)](np.arange(sizes[(lang, system)])))
-        row = {"task": task, "quantity": "gain over direct" if " − " in system else "score", "language": lang,
-               "system": system, "value": value}
-        if (base, system) in stat and lang != base:
-            row["delta"], row["ci_low"], row["ci_high"] = unpaired_ci(
-                stat[(lang, system)], sizes[(lang, system)], stat[(base, system)], sizes[(base, system)],
-                n_resamples, seed)
+    for lang, system, quantity in sorted(items, key=lambda k: (k[2] != SCORE, k[1], order.get(k[0], 2), k[0])):
+        stat, n = items[(lang, system, quantity)]
+        row = {"task": task, "quantity": quantity, "language": lang, "system": system,
+               "value": float(stat(np.arange(n)))}
+        if lang != base and (base, system, quantity) in items:
+            row["delta"], row["ci_low"], row["ci_high"] = unpaired_ci(stat, n, *items[(base, system, quantity)],
+                                                                      n_resamples, seed)
         rows.append(row)
     out = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    rep = out[out.language == replicate].set_index("system")["delta"]
-    out["replicate_delta"] = out.system.map(rep)
-    out["verdict"] = [
-        "base" if r.language == base else "replicate" if r.language == replicate
-        else verdict(r.delta, r.ci_low, r.ci_high, r.replicate_delta) if not np.isnan(r.delta)
-        else "no measured effect" for r in out.itertuples()]
+    rep = out[out.language == replicate].set_index(["system", "quantity"])["delta"]
+    out["replicate_delta"] = [rep.get((r.system, r.quantity), np.nan) for r in out.itertuples()]
+    out["verdict"] = ["base" if r.language == base else "replicate" if r.language == replicate
+                      else verdict(r.delta, r.ci_low, r.ci_high, r.replicate_delta) for r in out.itertuples()]
     return out
 
 
