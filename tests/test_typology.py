@@ -125,3 +125,16 @@ def test_ner_gain_needs_the_same_test_sentences():
     ner = ner[~((ner.language == "ca") & (ner.system == "direct") & (ner.sentence == 0))]
     with pytest.raises(ValueError, match="ca: ot_aligned and direct are not scored on the same test sentences"):
         ner_effects(ner, "sw", "ca", n_resamples=100)
+
+
+def test_a_conclusion_needs_the_same_verdict_on_every_world():
+    from optical.typology import across_worlds
+    keys = {"task": "retrieval", "quantity": "score", "system": "optical"}
+    world = {13: ["hurts", "hurts", "helps", "no measured effect", "base"],
+             14: ["hurts", "no measured effect", "hurts", "no measured effect", "base"]}
+    langs = ["tl", "nn", "fi", "pl", "sw"]
+    tables = {w: pd.DataFrame([{**keys, "language": l, "delta": -0.1, "verdict": v} for l, v in zip(langs, vs)])
+              for w, vs in world.items()}
+    out = across_worlds(tables).set_index("language").conclusion.to_dict()
+    assert out == {"tl": "hurts", "nn": "not on every world", "fi": "not on every world",
+                   "pl": "no measured effect", "sw": "base"}

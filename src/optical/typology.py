@@ -149,3 +149,23 @@ def _f1_of(counts: np.ndarray) -> Statistic:
         denom = p + g
         return np.divide(2 * c, denom, out=np.zeros_like(c, dtype=float), where=denom > 0)
     return f1
+
+
+def across_worlds(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """One row per task, quantity, language and system: each world's difference from the base and
+    verdict, and the conclusion: 'hurts' / 'helps' where every world gives that verdict, else
+    'not on every world' (or 'no measured effect' where no world measures one)."""
+    keys = ["task", "quantity", "language", "system"]
+    wide = None
+    for world, t in tables.items():
+        part = t[keys + ["delta", "verdict"]].rename(columns={"delta": f"delta_{world}",
+                                                             "verdict": f"verdict_{world}"})
+        wide = part if wide is None else wide.merge(part, on=keys, how="outer")
+    verdicts = wide[[f"verdict_{w}" for w in tables]]
+
+    def conclusion(row: pd.Series) -> str:
+        found = set(row.fillna("not comparable"))
+        if len(found) == 1:
+            return found.pop()
+        return "not on every world" if found & {"hurts", "helps"} else "no measured effect"
+    return wide.assign(conclusion=verdicts.apply(conclusion, axis=1))
