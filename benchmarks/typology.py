@@ -10,7 +10,8 @@ its unpaired 95% bootstrap interval, the replicate's difference, the verdict; op
 DIR/typology.md (the same, and one verdict grid per task and quantity) and DIR/typology_regime.md
 (each language's random, direct, ceiling and direct's share; optical.calibration.regime).
 With several DIRs, also typology_worlds.{parquet,md} in the first (or --out): each cell's
-difference and verdict per world and the conclusion, a verdict only where every world gives it.
+difference and verdict per world and the conclusion, a verdict only where every world gives it;
+--tsv PATH: every world's cells in one TSV (the docs' record: benchmarks/typology.tsv).
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ def main() -> None:
     ap.add_argument("--replicate", default="ca")
     ap.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples per interval")
     ap.add_argument("--out", type=Path, help="where the across-worlds table goes (default: the first workdir)")
+    ap.add_argument("--tsv", type=Path, help="also every world's cells in one TSV (benchmarks/typology.tsv)")
     args = ap.parse_args()
     tables = dict(world_table(w, args.base, args.replicate, args.resamples) for w in args.workdirs)
+    if args.tsv:
+        rows = pd.concat([t.assign(world=w) for w, t in tables.items()], ignore_index=True)
+        rows.to_csv(args.tsv, sep="\t", index=False, float_format="%.4f")
     if len(tables) > 1:
         out = args.out or args.workdirs[0]
         both = across_worlds(tables)
