@@ -57,9 +57,9 @@ def world_table(workdir: Path, base: str, replicate: str, resamples: int) -> tup
                   grid(t, base, replicate).to_markdown(), ""]
     parts += ["## every cell\n", table.to_markdown(index=False, floatfmt=".3f")]
     (workdir / "typology.md").write_text("\n".join(parts) + "\n")
-    regime = run_regime(config, report)
-    (workdir / "typology_regime.md").write_text(regime.to_markdown(index=False, floatfmt=".3f") + "\n")
-    print("\n".join(parts[:-2]) + "\n" + regime.to_markdown(index=False, floatfmt=".3f") + "\n")
+    regime = run_regime(config, report).to_markdown(index=False, floatfmt=".3f") + "\n"
+    (workdir / "typology_regime.md").write_text(regime)
+    print("\n".join(parts[:-2]) + "\n" + regime)
     return world, table
 
 

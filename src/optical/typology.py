@@ -19,8 +19,9 @@ from scipy import stats
 
 from optical import registry
 from optical.calibration import RANDOM
+from optical.evaluate.stats import _f1 as micro_f1  # the NER tests' vectorised F1 of summed counts
+from optical.report.tables import COUNTS
 
-COUNTS = ["correct", "predicted", "gold_entities"]
 COLUMNS = ["task", "quantity", "language", "system", "value", "delta", "ci_low", "ci_high", "replicate_delta",
            "verdict"]
 SCORE, GAIN = "score", "gain over direct"
@@ -143,12 +144,8 @@ def _mean_of(values: np.ndarray) -> Statistic:
 
 
 def _f1_of(counts: np.ndarray) -> Statistic:
-    """Corpus F1 (2·correct / (predicted + gold)) of the summed counts of the indexed sentences."""
-    def f1(idx: np.ndarray) -> np.ndarray:
-        c, p, g = np.moveaxis(counts[idx].sum(axis=-2), -1, 0)
-        denom = p + g
-        return np.divide(2 * c, denom, out=np.zeros_like(c, dtype=float), where=denom > 0)
-    return f1
+    """Corpus F1 of the summed (correct, predicted, gold) counts of the indexed sentences."""
+    return lambda idx: micro_f1(counts[idx].sum(axis=-2))
 
 
 def across_worlds(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
