@@ -5,7 +5,8 @@
 # 1. every trainer of the package on the GPU (tests/test_trainer.py with OPTICAL_TEST_DEVICE=cuda):
 #    each records its run, and each, SIGKILLed after saving its state, resumes to bitwise the same weights;
 #    then re-ranking, NER (training and prediction) and NMT (training and translation) tests on the GPU;
-# 2. the training-step timings on the GPU, with multilingual-e5-small's shapes too.
+# 2. the training-step timings on the GPU, with multilingual-e5-small's shapes too;
+# 3. re-ranking (the pipeline's rerank) with mBERT-base's encoder shapes, extrapolated to WikiCLIR sw.
 set -o pipefail
 out=${1:-/tmp/gpu_check}
 mkdir -p "$out"
@@ -19,3 +20,4 @@ python3 -c "import torch, transformers, ot; print('torch', torch.__version__, 't
 python3 -m pytest -p no:cacheprovider -q tests/test_trainer.py 2>&1 | tee "$out/trainers.log"
 python3 -m pytest -p no:cacheprovider -q tests/test_rerank.py tests/test_ner.py tests/test_nmt.py 2>&1 | tee "$out/inference.log"
 python3 benchmarks/pipeline.py --skip-cold --device cuda --e5-shapes 2>&1 | tee "$out/steps_cuda.log"
+python3 benchmarks/rerank_shapes.py --device cuda 2>&1 | tee "$out/rerank_shapes.log"

@@ -74,3 +74,34 @@ def test_typology_grid_shows_the_base_value_and_each_difference_with_its_verdict
     g = m.grid(table, "sw", "ca")
     assert list(g.columns) == ["sw", "ca", "fi", "tl"]
     assert g.loc["optical"].to_dict() == {"sw": "0.500", "ca": "-0.020 rep.", "fi": "n/a", "tl": "-0.200 hurts"}
+
+
+# --- benchmarks/rerank_shapes.py and benchmarks/nmt_seeds.py (the GPU check's diagnoses) ------
+
+def test_rerank_extrapolation_scales_documents_and_queries_separately():
+    m = _script("rerank_shapes")
+    # 100 documents in 10 s, 20 queries in 2 s: 0.1 s per document, 0.1 s per query
+    assert m.extrapolate(10.0, 100, 2.0, 20, {"docs": 1000, "queries": 50}) == 100.0 + 5.0
+
+
+def test_rerank_shapes_runs_the_pipelines_rerank_at_a_tiny_size(capsys):
+    m = _script("rerank_shapes")
+    m.main(["--docs", "30", "--queries", "3", "--depth", "10", "--layers", "1", "--batch-size", "16"])
+    out = capsys.readouterr().out
+    assert "encode 30 documents" in out and "rerank() whole call (3 queries x depth 10)" in out
+    assert "extrapolated to WikiCLIR sw (37080 documents, 22860 queries, depth 10)" in out
+
+
+def test_nmt_device_comparison_starts_both_devices_from_the_same_weights(tmp_path, default_config):
+    """Two builds from one seed give the same loss and gradients: what makes a CPU/GPU difference
+    in benchmarks/nmt_seeds.py a difference of the devices. The recipe's dropout is restored."""
+    from conftest import shrink_world
+    from optical.data.synthetic import WorldSpec, write_world
+    from optical.train import nmt
+    m = _script("nmt_seeds")
+    write_world(WorldSpec.from_config(shrink_world(default_config["world"])), tmp_path)
+    dropout = nmt.DROPOUT
+    result = m.compare_devices(str(tmp_path / "bitext" / "en-sw.parquet"), "cpu")
+    assert result["cpu_loss"] == result["device_loss"] and result["worst_grad_rel_diff"] == 0.0
+    assert 5.0 < result["cpu_loss"] < 7.0  # about ln(vocabulary) before training
+    assert nmt.DROPOUT == dropout
