@@ -77,12 +77,13 @@ def main(argv=None) -> None:
         dev = models.pick_device(args.device)
         model, tok = models.ColBERT.load(tmp / "scorer", dev)
         model.eval()
-        rr.encode_texts(model, tok, docs[:256], 180, args.batch_size, dev)  # warm-up: kernels, allocator
+        rr.PaddedDocuments(model, tok, docs[:256], 180, args.batch_size, dev)  # warm-up: kernels, allocator
         synchronize(dev)
         start = time.perf_counter()
-        rr.encode_texts(model, tok, docs, 180, args.batch_size, dev)
+        encoded = rr.PaddedDocuments(model, tok, docs, 180, args.batch_size, dev)
         synchronize(dev)
         encode_s = time.perf_counter() - start
+        del encoded, model
         start = time.perf_counter()
         rr.rerank(str(tmp / "scorer"), str(tmp / "scorer"), str(tmp / "queries.parquet"), dict(zip(doc_ids, docs)),
                   str(tmp / "cands.trec"), str(tmp / "run.trec"), "bench", batch_size=args.batch_size,

@@ -62,3 +62,21 @@ def test_every_document_is_encoded_once_in_bounded_chunks():
     assert [c for chunk in chunks for c in chunk] == ["d1", "d2", "d3", "d4", "d5", "d6"]
     assert sorted((q, d) for w in wanted for q, ds in w.items() for d in ds) == \
         sorted((q, d) for q, ds in cands.items() for d in ds)  # every pair scored exactly once
+
+
+def test_padded_documents_score_as_padding_each_querys_candidates_alone(scorer):
+    """The chunk is padded once to its longest document; a query's candidates are cut to their own
+    longest, so the scores are bitwise those of padding the candidates alone (as before)."""
+    from optical.evaluate.rerank import PaddedDocuments, encode_texts
+    model, tok = models.ColBERT.load(scorer)
+    model.eval()
+    docs = PaddedDocuments(model, tok, TEXTS, model.doc_max_length, 2, "cpu")
+    alone = encode_texts(model, tok, TEXTS, model.doc_max_length, 2, "cpu")
+    assert docs.lengths == [len(v) for v in alone] == [5, 3, 7, 1, 4]
+    for row, v in enumerate(alone):  # left-aligned content vectors, zeros after them
+        assert torch.equal(docs.vectors[row, :len(v)], v) and not docs.vectors[row, len(v):].any()
+    query = encode_texts(model, tok, ["dog home"], model.query_max_length, 2, "cpu")[0]
+    for rows in ([0, 3, 4], [3, 1], [2]):  # longest 5 of 7, 3 of 7, the chunk's longest
+        d, d_mask = models.pad_vectors([alone[r] for r in rows])
+        expected = models.maxsim(query[None], torch.ones(1, len(query), dtype=torch.bool), d, d_mask)[0].tolist()
+        assert docs.maxsim(query, rows) == expected
