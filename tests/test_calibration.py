@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optical.calibration import Target, apply_settings, regime, run_regime, verdict
+from optical.calibration import Target, apply_settings, regime, run_regime, share_interval, verdict
 
 BASE = {"seeds": [1], "world": {"cased": False, "languages": {"fi": {"cognate_share": 0.0}, "it": {}}}}
 
@@ -60,6 +60,47 @@ def test_run_regime_reads_a_report_on_its_headline_list(tmp_path):
               "candidates": {"first_stage": "sampled"}, "evaluation": {"headline_measure": "nDCG@10"}}
     t = run_regime(config, tmp_path)
     assert t.share.tolist() == pytest.approx([0.5]) and t.ner_share.tolist() == pytest.approx([0.25])
+
+
+def _share_world(n: int, seeds=(1, 2, 3), exact: bool = False, data_seed: int = 7) -> pd.DataFrame:
+    """random (one untrained run), direct and the ceiling on n queries; with ``exact``, direct is
+    random + 0.25 x (ceiling - random) on every query of every seed."""
+    rng = np.random.default_rng(data_seed)
+    floor = rng.uniform(0, 0.1, n)
+    values = {("sw", "random", 0): floor}
+    for s in seeds:
+        ceiling = rng.uniform(0.5, 1.0, n)
+        direct = floor + 0.25 * (ceiling - floor) if exact else rng.uniform(0.0, 0.5, n)
+        values[("sw", "translate_test_oracle", s)], values[("sw", "direct", s)] = ceiling, direct
+    return _metrics(values)
+
+
+def test_share_interval_is_the_regimes_share_with_the_hierarchical_bootstraps_interval():
+    exact = _share_world(40, exact=True)
+    point, low, high = share_interval(exact, "sw", "nDCG@10", n_resamples=500)
+    # the share of means is 0.25 on any resample of seeds and queries when every query's is
+    assert (point, low, high) == pytest.approx((0.25, 0.25, 0.25))
+    noisy = _share_world(40)
+    point, low, high = share_interval(noisy, "sw", "nDCG@10", n_resamples=2000)
+    assert point == pytest.approx(regime(noisy, _ner({}), {"sw": 1}, "nDCG@10").share.iloc[0])
+    assert low < point < high and high - low > 0.05
+    # one seed (the query bootstrap alone): 16 x the queries, an interval about 4 x narrower (3.1-4.4
+    # over data seeds 1-12; with 3 seeds the width also follows how far apart the 3 seeds fell)
+    widths = []
+    for n in (40, 640):
+        _, low, high = share_interval(_share_world(n, seeds=(1,)), "sw", "nDCG@10", n_resamples=2000)
+        widths.append(high - low)
+    assert 2.5 < widths[0] / widths[1] < 6.5
+
+
+def test_share_interval_needs_the_three_systems_on_the_same_queries():
+    m = _share_world(10)
+    shifted = m.copy()
+    shifted.loc[(shifted.system == "direct") & (shifted.seed == 2), "query_id"] += "x"
+    with pytest.raises(ValueError, match="same queries"):
+        share_interval(shifted, "sw", "nDCG@10", n_resamples=10)
+    with pytest.raises(ValueError, match="need runs"):
+        share_interval(m[m.system != "random"], "sw", "nDCG@10", n_resamples=10)
 
 
 def test_verdict_names_each_part_of_the_target():

@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -92,6 +93,51 @@ def regime(metrics: pd.DataFrame, ner: pd.DataFrame, resource: dict[str, int], m
                      "share": sum(shares) / len(shares) if shares else float("nan"),
                      "english_f1": english, "direct_f1": direct_f1, "ner_share": direct_f1 / english})
     return pd.DataFrame(rows)
+
+
+def _per_seed_queries(m: pd.DataFrame, system: str, lang: str) -> dict[int, pd.Series]:
+    """seed -> per-query values (indexed and sorted by query id) of one system on one language."""
+    g = m[(m.language == lang) & (m.system == system)]
+    return {int(s): v.set_index("query_id")["value"].sort_index() for s, v in g.groupby("seed")}
+
+
+def _share_arrays(m: pd.DataFrame, lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(random, direct, ceiling) as (seeds, queries) arrays on the ceiling's seeds; random's one
+    untrained run (seed 0) serves every seed, as in :func:`_shares`."""
+    runs = {s: _per_seed_queries(m, s, lang) for s in (RANDOM, registry.BASELINE, registry.ORACLE)}
+    seeds = sorted(set(runs[registry.ORACLE]) & set(runs[registry.BASELINE]))
+    if not seeds or not runs[RANDOM]:
+        raise ValueError(f"{lang}: random, direct transfer and the ceiling need runs (found seeds {seeds})")
+    floor = runs[RANDOM]
+    picked = [[(floor.get(s, floor.get(0))), runs[registry.BASELINE][s], runs[registry.ORACLE][s]] for s in seeds]
+    queries = picked[0][2].index
+    if any(x is None or not x.index.equals(queries) for row in picked for x in row):
+        raise ValueError(f"{lang}: random, direct and the ceiling are not on the same queries in every seed; "
+                         "rerun their evaluation on one candidate list")
+    return tuple(np.stack([row[k].to_numpy(float) for row in picked]) for k in range(3))
+
+
+def share_interval(metrics: pd.DataFrame, lang: str, measure: str, n_resamples: int = 10000, seed: int = 0,
+                   block: int = 1000) -> tuple[float, float, float]:
+    """Direct transfer's share for ``lang`` (as :func:`regime`: the mean over seeds of each seed's
+    (direct − random) / (ceiling − random)) and its 95% percentile interval by the report's
+    hierarchical bootstrap (``optical.evaluate.stats.hierarchical_bootstrap``): seeds, then queries,
+    with replacement, one query draw for the three systems and every drawn seed. ``metrics``: the
+    report's per-query rows of one candidate list."""
+    m = metrics[(metrics.variant == "main") & (metrics.measure == measure)]
+    R, D, C = _share_arrays(m, lang)
+    S, N = C.shape
+    point = float(np.mean([gap_closed(d, r, c) for r, d, c in zip(R.mean(1), D.mean(1), C.mean(1))]))
+    rng_seeds, rng_queries = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    shares = []
+    for size in [min(block, n_resamples - i) for i in range(0, n_resamples, block)]:
+        drawn = rng_queries.integers(0, N, (size, N))
+        weights = np.stack([np.bincount(row, minlength=N) for row in drawn]) / N       # (size, N)
+        r, d, c = (weights @ X.T for X in (R, D, C))                                    # (size, S) means
+        per_seed = (d - r) / (c - r)
+        shares.append(np.take_along_axis(per_seed, rng_seeds.integers(0, S, (size, S)), axis=1).mean(1))
+    low, high = np.percentile(np.concatenate(shares), [2.5, 97.5])
+    return point, float(low), float(high)
 
 
 def run_regime(config: dict, report_dir) -> pd.DataFrame:
