@@ -88,8 +88,9 @@ def test_rerank_shapes_runs_the_pipelines_rerank_at_a_tiny_size(capsys):
     m = _script("rerank_shapes")
     m.main(["--docs", "30", "--queries", "3", "--depth", "10", "--layers", "1", "--batch-size", "16"])
     out = capsys.readouterr().out
-    assert "encode 30 documents" in out and "rerank() whole call (3 queries x depth 10)" in out
+    assert "rerank() of 3 queries x depth 10 over 30 documents in chunks of 15" in out
     assert "extrapolated to WikiCLIR sw (37080 documents, 22860 queries, depth 10)" in out
+    assert m.rr.PaddedDocuments.__name__ == "PaddedDocuments"  # the timing wrapper is removed again
 
 
 def test_nmt_device_comparison_starts_both_devices_from_the_same_weights(tmp_path, default_config):
@@ -104,4 +105,5 @@ def test_nmt_device_comparison_starts_both_devices_from_the_same_weights(tmp_pat
     result = m.compare_devices(str(tmp_path / "bitext" / "en-sw.parquet"), "cpu")
     assert result["cpu_loss"] == result["device_loss"] and result["worst_grad_rel_diff"] == 0.0
     assert 5.0 < result["cpu_loss"] < 7.0  # about ln(vocabulary) before training
-    assert nmt.DROPOUT == dropout
+    cpu_side, other_side = result["attention"].split(" / ")  # "<kernel>, dropout 0.0" on each device
+    assert cpu_side.endswith("dropout 0.0") and other_side.endswith("dropout 0.0") and nmt.DROPOUT == dropout

@@ -93,6 +93,29 @@ def test_share_interval_is_the_regimes_share_with_the_hierarchical_bootstraps_in
     assert 2.5 < widths[0] / widths[1] < 6.5
 
 
+def test_share_interval_resamples_as_the_reports_hierarchical_bootstrap():
+    """With random 0 and the ceiling 1 on every query, the share is direct's mean: the interval is
+    then hierarchical_bootstrap's for direct against 0, resample for resample (seeds and queries)."""
+    from optical.evaluate.stats import hierarchical_bootstrap
+    rng = np.random.default_rng(3)
+    direct = rng.uniform(0, 0.6, (3, 30)) + np.array([[0.0], [0.2], [0.1]])  # seeds that disagree
+    rows = [{"language": "sw", "system": system, "variant": "main", "seed": seed, "query_id": f"q{i:02d}",
+             "measure": "nDCG@10", "value": value}
+            for system, seeds, values in (("random", [0], np.zeros((1, 30))), ("direct", [1, 2, 3], direct),
+                                          ("translate_test_oracle", [1, 2, 3], np.ones((3, 30))))
+            for seed, row in zip(seeds, values) for i, value in enumerate(row)]
+    point, low, high = share_interval(pd.DataFrame(rows), "sw", "nDCG@10", n_resamples=3000, seed=5)
+    boot = hierarchical_bootstrap(direct, np.zeros_like(direct), n_resamples=3000, seed=5)
+    assert (point, low, high) == pytest.approx((boot.value_a, boot.ci_low, boot.ci_high))
+
+
+def test_share_interval_is_undefined_where_a_resample_has_no_gap():
+    m = _metrics({("sw", "random", 0): [0.1, 0.5], ("sw", "direct", 1): [0.2, 0.3],
+                  ("sw", "translate_test_oracle", 1): [0.9, 0.1]})  # query 2 alone: ceiling below random
+    point, low, high = share_interval(m, "sw", "nDCG@10", n_resamples=200)
+    assert point == pytest.approx((0.25 - 0.3) / (0.5 - 0.3)) and np.isnan(low) and np.isnan(high)
+
+
 def test_share_interval_needs_the_three_systems_on_the_same_queries():
     m = _share_world(10)
     shifted = m.copy()
@@ -101,6 +124,10 @@ def test_share_interval_needs_the_three_systems_on_the_same_queries():
         share_interval(shifted, "sw", "nDCG@10", n_resamples=10)
     with pytest.raises(ValueError, match="need runs"):
         share_interval(m[m.system != "random"], "sw", "nDCG@10", n_resamples=10)
+    with pytest.raises(ValueError, match="no run for seeds"):  # random neither per seed nor untrained
+        share_interval(m.assign(seed=m.seed.where(m.system != "random", 9)), "sw", "nDCG@10", n_resamples=10)
+    with pytest.raises(ValueError, match="appears twice"):  # e.g. two candidate lists' rows together
+        share_interval(pd.concat([m, m]), "sw", "nDCG@10", n_resamples=10)
 
 
 def test_verdict_names_each_part_of_the_target():

@@ -65,18 +65,20 @@ def test_every_document_is_encoded_once_in_bounded_chunks():
 
 
 def test_padded_documents_score_as_padding_each_querys_candidates_alone(scorer):
-    """The chunk is padded once to its longest document; a query's candidates are cut to their own
+    """The chunk is padded once to ``max_length``; a query's candidates are cut to their own
     longest, so the scores are bitwise those of padding the candidates alone (as before)."""
     from optical.evaluate.rerank import PaddedDocuments, encode_texts
-    model, tok = models.ColBERT.load(scorer)
+    model, tok = models.ColBERT.load(scorer, TEST_DEVICE)
     model.eval()
-    docs = PaddedDocuments(model, tok, TEXTS, model.doc_max_length, 2, "cpu")
-    alone = encode_texts(model, tok, TEXTS, model.doc_max_length, 2, "cpu")
-    assert docs.lengths == [len(v) for v in alone] == [5, 3, 7, 1, 4]
+    texts = TEXTS + [""]  # a document without content tokens scores as padding
+    docs = PaddedDocuments(model, tok, texts, model.doc_max_length, 2, TEST_DEVICE)
+    alone = encode_texts(model, tok, texts, model.doc_max_length, 2, TEST_DEVICE)
+    assert docs.lengths == [len(v) for v in alone] == [5, 3, 7, 1, 4, 0]
     for row, v in enumerate(alone):  # left-aligned content vectors, zeros after them
-        assert torch.equal(docs.vectors[row, :len(v)], v) and not docs.vectors[row, len(v):].any()
-    query = encode_texts(model, tok, ["dog home"], model.query_max_length, 2, "cpu")[0]
-    for rows in ([0, 3, 4], [3, 1], [2]):  # longest 5 of 7, 3 of 7, the chunk's longest
-        d, d_mask = models.pad_vectors([alone[r] for r in rows])
-        expected = models.maxsim(query[None], torch.ones(1, len(query), dtype=torch.bool), d, d_mask)[0].tolist()
-        assert docs.maxsim(query, rows) == expected
+        assert torch.equal(docs.vectors[row, :len(v)].cpu(), v) and not docs.vectors[row, len(v):].any()
+    query = encode_texts(model, tok, ["dog home"], model.query_max_length, 2, TEST_DEVICE)[0]
+    q_mask = torch.ones(1, len(query), dtype=torch.bool, device=TEST_DEVICE)
+    for rows in ([0, 3, 4], [3, 1], [2], [5, 1]):  # longest 5 of 7, 3 of 7, the chunk's longest, one empty
+        d, d_mask = (t.to(TEST_DEVICE) for t in models.pad_vectors([alone[r] for r in rows]))
+        assert docs.maxsim(query, rows) == models.maxsim(query[None].to(TEST_DEVICE), q_mask, d, d_mask)[0].tolist()
+    assert docs.maxsim(query, [5]) == [-1e4 * len(query)]  # only an empty candidate: no error

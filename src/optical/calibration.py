@@ -98,7 +98,11 @@ def regime(metrics: pd.DataFrame, ner: pd.DataFrame, resource: dict[str, int], m
 def _per_seed_queries(m: pd.DataFrame, system: str, lang: str) -> dict[int, pd.Series]:
     """seed -> per-query values (indexed and sorted by query id) of one system on one language."""
     g = m[(m.language == lang) & (m.system == system)]
-    return {int(s): v.set_index("query_id")["value"].sort_index() for s, v in g.groupby("seed")}
+    out = {int(s): v.set_index("query_id")["value"].sort_index() for s, v in g.groupby("seed")}
+    if any(not v.index.is_unique for v in out.values()):
+        raise ValueError(f"{lang} {system}: a query appears twice in a seed's rows; pass the rows of one "
+                         "candidate list and one measure")
+    return out
 
 
 def _share_arrays(m: pd.DataFrame, lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,9 +113,12 @@ def _share_arrays(m: pd.DataFrame, lang: str) -> tuple[np.ndarray, np.ndarray, n
     if not seeds or not runs[RANDOM]:
         raise ValueError(f"{lang}: random, direct transfer and the ceiling need runs (found seeds {seeds})")
     floor = runs[RANDOM]
-    picked = [[(floor.get(s, floor.get(0))), runs[registry.BASELINE][s], runs[registry.ORACLE][s]] for s in seeds]
+    missing = [s for s in seeds if s not in floor and 0 not in floor]
+    if missing:
+        raise ValueError(f"{lang}: random has no run for seeds {missing} (nor an untrained seed-0 run)")
+    picked = [[floor.get(s, floor.get(0)), runs[registry.BASELINE][s], runs[registry.ORACLE][s]] for s in seeds]
     queries = picked[0][2].index
-    if any(x is None or not x.index.equals(queries) for row in picked for x in row):
+    if any(not x.index.equals(queries) for row in picked for x in row):
         raise ValueError(f"{lang}: random, direct and the ceiling are not on the same queries in every seed; "
                          "rerun their evaluation on one candidate list")
     return tuple(np.stack([row[k].to_numpy(float) for row in picked]) for k in range(3))
@@ -123,7 +130,8 @@ def share_interval(metrics: pd.DataFrame, lang: str, measure: str, n_resamples: 
     (direct − random) / (ceiling − random)) and its 95% percentile interval by the report's
     hierarchical bootstrap (``optical.evaluate.stats.hierarchical_bootstrap``): seeds, then queries,
     with replacement, one query draw for the three systems and every drawn seed. ``metrics``: the
-    report's per-query rows of one candidate list."""
+    report's per-query rows of one candidate list. The interval is NaN when in some resample the
+    ceiling is not above random (the share is undefined there, as in ``gap_closed``)."""
     m = metrics[(metrics.variant == "main") & (metrics.measure == measure)]
     R, D, C = _share_arrays(m, lang)
     S, N = C.shape
@@ -134,9 +142,13 @@ def share_interval(metrics: pd.DataFrame, lang: str, measure: str, n_resamples: 
         drawn = rng_queries.integers(0, N, (size, N))
         weights = np.stack([np.bincount(row, minlength=N) for row in drawn]) / N       # (size, N)
         r, d, c = (weights @ X.T for X in (R, D, C))                                    # (size, S) means
-        per_seed = (d - r) / (c - r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_seed = np.where(c - r > 1e-12, (d - r) / (c - r), np.nan)
         shares.append(np.take_along_axis(per_seed, rng_seeds.integers(0, S, (size, S)), axis=1).mean(1))
-    low, high = np.percentile(np.concatenate(shares), [2.5, 97.5])
+    shares = np.concatenate(shares)
+    if np.isnan(shares).any():
+        return point, float("nan"), float("nan")
+    low, high = np.percentile(shares, [2.5, 97.5])
     return point, float(low), float(high)
 
 
