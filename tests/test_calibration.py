@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optical.calibration import Target, apply_settings, regime, run_regime, share_interval, verdict
+from optical.calibration import (Target, apply_settings, ner_share_interval, regime, run_regime, share_interval,
+                                 verdict)
 
 BASE = {"seeds": [1], "world": {"cased": False, "languages": {"fi": {"cognate_share": 0.0}, "it": {}}}}
 
@@ -128,6 +129,38 @@ def test_share_interval_needs_the_three_systems_on_the_same_queries():
         share_interval(m.assign(seed=m.seed.where(m.system != "random", 9)), "sw", "nDCG@10", n_resamples=10)
     with pytest.raises(ValueError, match="appears twice"):  # e.g. two candidate lists' rows together
         share_interval(pd.concat([m, m]), "sw", "nDCG@10", n_resamples=10)
+
+
+def _ner_world(sentences: dict, seeds=(1,), data_seed: int = 4, same: bool = False) -> pd.DataFrame:
+    """Direct transfer's per-sentence entity counts on each language (sentences[lang] of them);
+    with ``same``, every sentence of a language has the same counts."""
+    rng = np.random.default_rng(data_seed)
+    rows = []
+    for lang, n in sentences.items():
+        for seed in seeds:
+            gold = np.full(n, 2) if same else rng.integers(1, 4, n)
+            predicted = np.full(n, 2) if same else rng.integers(0, 4, n)
+            correct = np.minimum(gold, predicted) if lang == "en" else np.minimum(gold, predicted) // 2
+            rows += [{"language": lang, "system": "direct", "seed": seed, "sentence": i, "correct": c,
+                      "predicted": p, "gold_entities": g} for i, (c, p, g) in enumerate(zip(correct, predicted, gold))]
+    return pd.DataFrame(rows)
+
+
+def test_ner_share_interval_is_the_regimes_ner_share_with_an_interval():
+    same = _ner_world({"en": 30, "sw": 20}, same=True)  # en F1 1.0, sw 0.5 on any resample
+    assert ner_share_interval(same, "sw", n_resamples=200) == pytest.approx((0.5, 0.5, 0.5))
+    ner = _ner_world({"en": 60, "sw": 40}, seeds=(1, 2, 3))
+    point, low, high = ner_share_interval(ner, "sw", n_resamples=2000)
+    t = regime(_metrics({("sw", "random", 0): [0.0], ("sw", "direct", 1): [0.5],
+                         ("sw", "translate_test_oracle", 1): [1.0]}), ner, {"sw": 1}, "nDCG@10")
+    assert point == pytest.approx(t.ner_share.iloc[0]) and low < point < high
+    widths = []  # one seed, 16 x the sentences of both languages: about 4 x narrower
+    for n in (40, 640):
+        _, low, high = ner_share_interval(_ner_world({"en": n, "sw": n}), "sw", n_resamples=2000)
+        widths.append(high - low)
+    assert 2.5 < widths[0] / widths[1] < 6.5
+    with pytest.raises(ValueError, match="common seed"):
+        ner_share_interval(ner[ner.language == "sw"], "sw", n_resamples=10)
 
 
 def test_verdict_names_each_part_of_the_target():

@@ -17,8 +17,9 @@ import yaml
 
 from optical import registry
 from optical.data.synthetic import PIVOT
+from optical.evaluate.stats import _f1 as micro_f1  # the NER tests' vectorised F1 of summed counts
 from optical.evaluate.stats import gap_closed
-from optical.report.tables import ner_table
+from optical.report.tables import COUNTS, ner_table
 
 RANDOM = "random"
 
@@ -145,6 +146,44 @@ def share_interval(metrics: pd.DataFrame, lang: str, measure: str, n_resamples: 
         with np.errstate(invalid="ignore", divide="ignore"):
             per_seed = np.where(c - r > 1e-12, (d - r) / (c - r), np.nan)
         shares.append(np.take_along_axis(per_seed, rng_seeds.integers(0, S, (size, S)), axis=1).mean(1))
+    shares = np.concatenate(shares)
+    if np.isnan(shares).any():
+        return point, float("nan"), float("nan")
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return point, float(low), float(high)
+
+
+def _seed_counts(ner: pd.DataFrame, lang: str) -> dict[int, np.ndarray]:
+    """seed -> (sentences, 3) entity counts (correct, predicted, gold) of direct transfer on ``lang``."""
+    g = ner[(ner.language == lang) & (ner.system == registry.BASELINE)]
+    return {int(s): v.sort_values("sentence")[COUNTS].to_numpy(float) for s, v in g.groupby("seed")}
+
+
+def ner_share_interval(ner: pd.DataFrame, lang: str, n_resamples: int = 10000, seed: int = 0,
+                       block: int = 1000) -> tuple[float, float, float]:
+    """NER direct transfer's F1 over the English teacher's for ``lang`` (as :func:`regime`: the mean
+    over seeds of corpus F1 on ``lang`` over the same on English) and its 95% percentile interval:
+    seeds drawn with replacement (a seed's English and ``lang`` F1 come from one teacher), then each
+    language's test sentences drawn with replacement on their own (they are different sentences).
+    ``ner``: the report's per-sentence counts."""
+    runs = {code: _seed_counts(ner, code) for code in (PIVOT, lang)}
+    seeds = sorted(set(runs[PIVOT]) & set(runs[lang]))
+    if not seeds:
+        raise ValueError(f"{lang}: direct transfer needs NER runs on {PIVOT} and {lang} with a common seed")
+    E, L = (np.stack([runs[code][s] for s in seeds]) for code in (PIVOT, lang))   # (S, sentences, 3)
+    point = float(micro_f1(L.sum(1)).mean() / micro_f1(E.sum(1)).mean())
+    rng_seeds, rng_en, rng_lang = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    shares = []
+    for size in [min(block, n_resamples - i) for i in range(0, n_resamples, block)]:
+        f1 = {}
+        for name, X, rng in (("en", E, rng_en), ("lang", L, rng_lang)):
+            n = X.shape[1]
+            weights = np.stack([np.bincount(row, minlength=n) for row in rng.integers(0, n, (size, n))])
+            f1[name] = micro_f1(np.einsum("rn,snk->rsk", weights.astype(float), X))   # (size, S)
+        drawn = rng_seeds.integers(0, len(seeds), (size, len(seeds)))
+        mean_f1 = {k: np.take_along_axis(v, drawn, axis=1).mean(1) for k, v in f1.items()}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares.append(np.where(mean_f1["en"] > 0, mean_f1["lang"] / mean_f1["en"], np.nan))
     shares = np.concatenate(shares)
     if np.isnan(shares).any():
         return point, float("nan"), float("nan")
