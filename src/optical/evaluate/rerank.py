@@ -15,17 +15,23 @@ from optical import io, models
 log = logging.getLogger(__name__)
 
 
+def encoded_batches(model, tok, texts: list[str], max_length: int, batch_size: int, dev):
+    """(indices into ``texts``, token vectors, content mask) per length-sorted batch of ``texts``;
+    call under ``torch.inference_mode()``."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        b = models.encode_batch(tok, [texts[j] for j in idx], max_length, dev)
+        yield idx, model(b["input_ids"], b["attention_mask"]), b["content"]
+
+
 def encode_texts(model, tok, texts: list[str], max_length: int, batch_size: int, dev) -> list[torch.Tensor]:
     """Content-token vectors of each text (variable length), encoded in length-sorted batches."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[torch.Tensor | None] = [None] * len(texts)
     with torch.inference_mode():
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            b = models.encode_batch(tok, [texts[j] for j in idx], max_length, dev)
-            v = model(b["input_ids"], b["attention_mask"])
+        for idx, v, content in encoded_batches(model, tok, texts, max_length, batch_size, dev):
             for k, j in enumerate(idx):
-                out[j] = v[k][b["content"][k]].cpu()
+                out[j] = v[k][content[k]].cpu()
     return out
 
 
@@ -56,15 +62,12 @@ class PaddedDocuments:
             self.vectors = torch.zeros(len(texts), max_length, model.proj.out_features, device=dev,
                                        dtype=model.proj.weight.dtype)
             self.mask = torch.zeros(len(texts), max_length, dtype=torch.bool, device=dev)
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-            for i in range(0, len(order), batch_size):
-                idx = torch.tensor(order[i:i + batch_size], device=dev)
-                b = models.encode_batch(tok, [texts[j] for j in order[i:i + batch_size]], max_length, dev)
-                v = model(b["input_ids"], b["attention_mask"])
-                rows, cols = b["content"].nonzero(as_tuple=True)
-                slots = b["content"].cumsum(1)[rows, cols] - 1  # each content token's place in its text
-                self.vectors[idx[rows], slots] = v[rows, cols]
-                self.mask[idx[rows], slots] = True
+            for idx, v, content in encoded_batches(model, tok, texts, max_length, batch_size, dev):
+                rows, cols = content.nonzero(as_tuple=True)
+                slots = content.cumsum(1)[rows, cols] - 1  # each content token's place in its text
+                texts_at = torch.tensor(idx, device=dev)[rows]
+                self.vectors[texts_at, slots] = v[rows, cols]
+                self.mask[texts_at, slots] = True
         self.lengths = self.mask.sum(1).tolist()
 
     def maxsim(self, query: torch.Tensor, rows: list[int]) -> list[float]:
