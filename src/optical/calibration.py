@@ -125,6 +125,24 @@ def _share_arrays(m: pd.DataFrame, lang: str) -> tuple[np.ndarray, np.ndarray, n
     return tuple(np.stack([row[k].to_numpy(float) for row in picked]) for k in range(3))
 
 
+def _blocks(n_resamples: int, block: int) -> list[int]:
+    return [min(block, n_resamples - i) for i in range(0, n_resamples, block)]
+
+
+def _draw_weights(rng, size: int, n: int) -> np.ndarray:
+    """(size, n): how often each of n items is drawn in each of ``size`` resamples with replacement."""
+    return np.stack([np.bincount(row, minlength=n) for row in rng.integers(0, n, (size, n))]).astype(float)
+
+
+def _interval(point: float, resampled: list[np.ndarray]) -> tuple[float, float, float]:
+    """``point`` and the 2.5 and 97.5 percentiles of the resampled values; NaN if any resample is."""
+    values = np.concatenate(resampled)
+    if np.isnan(values).any():
+        return point, float("nan"), float("nan")
+    low, high = np.percentile(values, [2.5, 97.5])
+    return point, float(low), float(high)
+
+
 def share_interval(metrics: pd.DataFrame, lang: str, measure: str, n_resamples: int = 10000, seed: int = 0,
                    block: int = 1000) -> tuple[float, float, float]:
     """Direct transfer's share for ``lang`` (as :func:`regime`: the mean over seeds of each seed's
@@ -139,18 +157,13 @@ def share_interval(metrics: pd.DataFrame, lang: str, measure: str, n_resamples: 
     point = float(np.mean([gap_closed(d, r, c) for r, d, c in zip(R.mean(1), D.mean(1), C.mean(1))]))
     rng_seeds, rng_queries = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     shares = []
-    for size in [min(block, n_resamples - i) for i in range(0, n_resamples, block)]:
-        drawn = rng_queries.integers(0, N, (size, N))
-        weights = np.stack([np.bincount(row, minlength=N) for row in drawn]) / N       # (size, N)
+    for size in _blocks(n_resamples, block):
+        weights = _draw_weights(rng_queries, size, N) / N                               # (size, N)
         r, d, c = (weights @ X.T for X in (R, D, C))                                    # (size, S) means
         with np.errstate(invalid="ignore", divide="ignore"):
             per_seed = np.where(c - r > 1e-12, (d - r) / (c - r), np.nan)
         shares.append(np.take_along_axis(per_seed, rng_seeds.integers(0, S, (size, S)), axis=1).mean(1))
-    shares = np.concatenate(shares)
-    if np.isnan(shares).any():
-        return point, float("nan"), float("nan")
-    low, high = np.percentile(shares, [2.5, 97.5])
-    return point, float(low), float(high)
+    return _interval(point, shares)
 
 
 def _seed_counts(ner: pd.DataFrame, lang: str) -> dict[int, np.ndarray]:
@@ -174,21 +187,14 @@ def ner_share_interval(ner: pd.DataFrame, lang: str, n_resamples: int = 10000, s
     point = float(micro_f1(L.sum(1)).mean() / micro_f1(E.sum(1)).mean())
     rng_seeds, rng_en, rng_lang = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     shares = []
-    for size in [min(block, n_resamples - i) for i in range(0, n_resamples, block)]:
-        f1 = {}
-        for name, X, rng in (("en", E, rng_en), ("lang", L, rng_lang)):
-            n = X.shape[1]
-            weights = np.stack([np.bincount(row, minlength=n) for row in rng.integers(0, n, (size, n))])
-            f1[name] = micro_f1(np.einsum("rn,snk->rsk", weights.astype(float), X))   # (size, S)
+    for size in _blocks(n_resamples, block):
+        f1 = {name: micro_f1(np.einsum("rn,snk->rsk", _draw_weights(rng, size, X.shape[1]), X))  # (size, S)
+              for name, X, rng in (("en", E, rng_en), ("lang", L, rng_lang))}
         drawn = rng_seeds.integers(0, len(seeds), (size, len(seeds)))
         mean_f1 = {k: np.take_along_axis(v, drawn, axis=1).mean(1) for k, v in f1.items()}
         with np.errstate(invalid="ignore", divide="ignore"):
             shares.append(np.where(mean_f1["en"] > 0, mean_f1["lang"] / mean_f1["en"], np.nan))
-    shares = np.concatenate(shares)
-    if np.isnan(shares).any():
-        return point, float("nan"), float("nan")
-    low, high = np.percentile(shares, [2.5, 97.5])
-    return point, float(low), float(high)
+    return _interval(point, shares)
 
 
 def run_regime(config: dict, report_dir) -> pd.DataFrame:
