@@ -46,7 +46,8 @@ def build_scorer(texts: list[str], out: Path, shapes: dict) -> None:
 
 def extrapolate(encode_s: float, docs: int, scoring_s: float, queries: int, target: dict = WIKICLIR_SW) -> float:
     """Seconds for ``target``: its documents at the measured seconds per document encoded, its
-    queries at the measured seconds per query for everything else (loading, queries, MaxSim)."""
+    queries at the measured seconds per query of encoding the queries and MaxSim (loading, a fixed
+    cost, is added by the caller)."""
     return target["docs"] * encode_s / docs + target["queries"] * scoring_s / queries
 
 
