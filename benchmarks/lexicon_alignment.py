@@ -1,0 +1,108 @@
+"""How well a run's English teacher aligns each language's words with English, cognates and native
+words apart (issue 13: what direct transfer in the synthetic world runs on).
+
+    python benchmarks/lexicon_alignment.py RUN_DIR [--config config/config.yaml]
+
+For every language and seed: each concept's foreign form and English form are encoded alone by the
+seed's teacher (the ColBERT that direct transfer uses; mean of its content-token vectors) or, with
+``--model encoder``, the pretrained encoder it starts from (mean of the last hidden states), and the
+foreign form retrieves its English translation among all concepts' English forms by cosine. P@1 is
+given for cognates (forms derived from the English form by sound correspondences), native words, and
+native words by frequency (the world's Zipf ranks: the 200 most frequent concepts, the rest).
+Chance is 1 / n_concepts. Reads the world's lexicons from the config (the generator is
+deterministic); trains nothing and changes no result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from optical import models  # noqa: E402
+from optical.data.synthetic import PIVOT, World, WorldSpec  # noqa: E402
+from optical.evaluate.rerank import encode_texts  # noqa: E402
+
+HEAD = 200  # the most frequent concepts: seen often in every language's text
+
+
+def cognate_mask(spec: WorldSpec, code: str) -> list[bool]:
+    """Which concepts' forms are cognates: those that differ from the world without cognates."""
+    native = dataclasses.replace(spec.languages[code], cognate_share=0.0)
+    bare = World(dataclasses.replace(spec, languages={**spec.languages, code: native}))
+    full = World(spec)
+    return [a != b for a, b in zip(full.lexicons[code].forms, bare.lexicons[code].forms)]
+
+
+class HiddenStates(torch.nn.Module):
+    """The pretrained encoder's last hidden states, called like a ColBERT."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        from transformers import AutoModel
+        self.bert = AutoModel.from_pretrained(str(path), add_pooling_layer=False)
+
+    def forward(self, input_ids, attention_mask):
+        return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+def load(model_dir: Path):
+    if (model_dir / models.SCORER_FILE).exists():
+        return models.ColBERT.load(model_dir)
+    return HiddenStates(model_dir), models.load_tokenizer(model_dir)
+
+
+def word_vectors(model, tok, words: list[str]) -> torch.Tensor:
+    vecs = encode_texts(model, tok, words, max_length=16, batch_size=256, dev="cpu")
+    return torch.nn.functional.normalize(torch.stack([v.mean(0) for v in vecs]), dim=-1)
+
+
+def alignment(model_dir: Path, english: list[str], foreign: list[str]) -> torch.Tensor:
+    """Per concept, whether its foreign form's nearest English form is its translation."""
+    model, tok = load(model_dir)
+    model.eval()
+    e, f = word_vectors(model, tok, english), word_vectors(model, tok, foreign)
+    return (f @ e.T).argmax(1) == torch.arange(len(english))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
+    ap.add_argument("--model", choices=["teacher", "encoder"], default="teacher",
+                    help="the teacher (what direct transfer uses) or the pretrained encoder it starts from")
+    args = ap.parse_args()
+    config = yaml.safe_load(args.config.read_text())
+    spec = WorldSpec.from_config(config["world"])
+    world = World(spec)
+    english = world.lexicons[PIVOT].forms
+    rows = []
+    for code in config["languages"]:
+        cognate = torch.tensor(cognate_mask(spec, code))
+        head = torch.arange(len(english)) < HEAD
+        for seed in config["seeds"]:
+            hit = alignment(args.run_dir / "results" / "models" / args.model / f"seed{seed}",
+                            english, world.lexicons[code].forms).float()
+            rows.append({"language": code, "mono_sentences": spec.languages[code].mono_sentences,
+                         "seed": seed, "cognates": len(cognate.nonzero()),
+                         "P@1 cognates": hit[cognate].mean().item(),
+                         "P@1 native": hit[~cognate].mean().item(),
+                         f"P@1 native, top {HEAD}": hit[~cognate & head].mean().item(),
+                         "P@1 native, rest": hit[~cognate & ~head].mean().item()})
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print("\nmean over seeds:")
+    print(table.drop(columns="seed").groupby(["language", "mono_sentences"], sort=False).mean()
+          .to_string(float_format=lambda x: f"{x:.3f}"))
+
+
+if __name__ == "__main__":
+    main()
