@@ -9,7 +9,10 @@ seed's teacher (the ColBERT that direct transfer uses; mean of its content-token
 foreign form retrieves its English translation among all concepts' English forms by cosine. P@1 is
 given for cognates (forms derived from the English form by sound correspondences), native words, and
 native words by frequency (the world's Zipf ranks: the 200 most frequent concepts, the rest).
-Chance is 1 / n_concepts. Reads the world's lexicons from the config (the generator is
+Chance is 1 / n_concepts. In context: in the first 400 bitext pairs, how often each foreign word's
+nearest English word of the same sentence is its translation (chance about 1/12), for words that
+share a sub-word with their translation and words that share none, beside a guess by place alone
+(the English word at the same relative position) for the latter. Reads the world's lexicons from the config (the generator is
 deterministic); trains nothing and changes no result.
 """
 
@@ -65,12 +68,54 @@ def word_vectors(model, tok, words: list[str]) -> torch.Tensor:
     return torch.nn.functional.normalize(torch.stack([v.mean(0) for v in vecs]), dim=-1)
 
 
-def alignment(model_dir: Path, english: list[str], foreign: list[str]) -> torch.Tensor:
+def alignment(model, tok, english: list[str], foreign: list[str]) -> torch.Tensor:
     """Per concept, whether its foreign form's nearest English form is its translation."""
-    model, tok = load(model_dir)
-    model.eval()
     e, f = word_vectors(model, tok, english), word_vectors(model, tok, foreign)
     return (f @ e.T).argmax(1) == torch.arange(len(english))
+
+
+def word_means(vectors: torch.Tensor, word_ids: list, input_ids: torch.Tensor) -> dict[int, tuple]:
+    """Per word of one encoded text: (mean of its token vectors, its set of token ids)."""
+    words: dict[int, list[int]] = {}
+    for t, w in enumerate(word_ids):
+        if w is not None:
+            words.setdefault(w, []).append(t)
+    return {w: (vectors[ts].mean(0), set(input_ids[ts].tolist())) for w, ts in words.items()}
+
+
+def context_alignment(model, tok, bitext: pd.DataFrame, n_pairs: int = 400) -> dict[str, float]:
+    """In parallel sentences, how often a foreign word's nearest English word of the same sentence
+    (cosine of mean token vectors) is its translation; for words that share a sub-word with their
+    translation (cognates, anchors) and words that share none. Chance is one over the sentence's
+    English words (about 1/12). The final full stop is left out."""
+    hits: dict[bool, list[bool]] = {True: [], False: []}
+    by_position: list[bool] = []  # a baseline for the words that share none: the English word at the same relative place
+    rows = bitext.head(n_pairs)
+    for i in range(0, len(rows), 32):
+        batch = rows.iloc[i:i + 32]
+        en = models.encode_batch(tok, batch.src.tolist(), 64, "cpu", word_ids=True)
+        xx = models.encode_batch(tok, batch.tgt.tolist(), 64, "cpu", word_ids=True)
+        with torch.inference_mode():
+            ev = model(en["input_ids"], en["attention_mask"])
+            xv = model(xx["input_ids"], xx["attention_mask"])
+        for b, (src_origin, tgt_origin) in enumerate(zip(batch.src_origin, batch.tgt_origin)):
+            e = word_means(ev[b], en["word_ids"][b], en["input_ids"][b])
+            x = word_means(xv[b], xx["word_ids"][b], xx["input_ids"][b])
+            english_of = {o: w for w, o in enumerate(src_origin[:-1]) if o >= 0 and w in e}
+            keys = list(e)
+            table = torch.nn.functional.normalize(torch.stack([e[k][0] for k in keys]), dim=-1)
+            for w, o in enumerate(tgt_origin[:-1]):
+                if o in english_of and w in x:
+                    gold = english_of[o]
+                    guess = keys[int((table @ torch.nn.functional.normalize(x[w][0], dim=0)).argmax())]
+                    shared = bool(x[w][1] & e[gold][1])
+                    hits[shared].append(guess == gold)
+                    if not shared:
+                        place = min(keys, key=lambda k: abs(k / len(src_origin) - w / len(tgt_origin)))
+                        by_position.append(place == gold)
+    return {"in context, shared sub-word": sum(hits[True]) / max(len(hits[True]), 1),
+            "in context, none shared": sum(hits[False]) / max(len(hits[False]), 1),
+            "none shared, by position": sum(by_position) / max(len(by_position), 1)}
 
 
 def main() -> None:
@@ -84,19 +129,22 @@ def main() -> None:
     spec = WorldSpec.from_config(config["world"])
     world = World(spec)
     english = world.lexicons[PIVOT].forms
+    bitext_dir = args.run_dir / "results" / "world" / "bitext"
     rows = []
     for code in config["languages"]:
         cognate = torch.tensor(cognate_mask(spec, code))
         head = torch.arange(len(english)) < HEAD
         for seed in config["seeds"]:
-            hit = alignment(args.run_dir / "results" / "models" / args.model / f"seed{seed}",
-                            english, world.lexicons[code].forms).float()
+            model, tok = load(args.run_dir / "results" / "models" / args.model / f"seed{seed}")
+            model.eval()
+            hit = alignment(model, tok, english, world.lexicons[code].forms).float()
+            in_context = context_alignment(model, tok, pd.read_parquet(bitext_dir / f"{PIVOT}-{code}.parquet"))
             rows.append({"language": code, "mono_sentences": spec.languages[code].mono_sentences,
                          "seed": seed, "cognates": len(cognate.nonzero()),
                          "P@1 cognates": hit[cognate].mean().item(),
                          "P@1 native": hit[~cognate].mean().item(),
                          f"P@1 native, top {HEAD}": hit[~cognate & head].mean().item(),
-                         "P@1 native, rest": hit[~cognate & ~head].mean().item()})
+                         "P@1 native, rest": hit[~cognate & ~head].mean().item(), **in_context})
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print("\nmean over seeds:")

@@ -107,3 +107,48 @@ def test_nmt_device_comparison_starts_both_devices_from_the_same_weights(tmp_pat
     assert 5.0 < result["cpu_loss"] < 7.0  # about ln(vocabulary) before training
     cpu_side, other_side = result["attention"].split(" / ")  # "<kernel>, dropout 0.0" on each device
     assert cpu_side.endswith("dropout 0.0") and other_side.endswith("dropout 0.0") and nmt.DROPOUT == dropout
+
+
+# --- benchmarks/lexicon_alignment.py ------------------------------------------------------
+
+def test_cognate_mask_marks_exactly_the_forms_derived_from_english(small_world):
+    import copy
+    from optical.data.synthetic import PIVOT, World, WorldSpec
+    m = _script("lexicon_alignment")
+    spec = WorldSpec.from_config(small_world)
+    world = World(spec)
+    mask = m.cognate_mask(spec, "sw")
+    forms, english = world.lexicons["sw"].forms, world.lexicons[PIVOT].forms
+    share = spec.languages["sw"].cognate_share
+    assert 0.5 * share < sum(mask) / len(mask) <= share + 0.05
+    # sound correspondences map letter to letter: a cognate is as long as its English source
+    assert all(len(f) == len(e) for f, e, c in zip(forms, english, mask) if c)
+    assert sum(len(f) != len(e) for f, e, c in zip(forms, english, mask) if not c) > 0.3 * (len(mask) - sum(mask))
+    none = copy.deepcopy(small_world)
+    none["languages"]["sw"]["cognate_share"] = 0.0
+    assert not any(m.cognate_mask(WorldSpec.from_config(none), "sw"))
+
+
+def test_context_alignment_finds_shared_tokens_and_not_unrelated_words():
+    """One-hot token vectors: a word spelt like its translation is found, a native word (no token in
+    common) never is; the guess by place scores the positions alone."""
+    import torch
+    from optical import models
+    m = _script("lexicon_alignment")
+    words = ["kalo", "mipu", "tesa", "wrrx", "vvzz"]
+    tok = models.train_tokenizer(words * 20 + ["."] * 20, vocab_size=64, cased=False)
+    embed = torch.nn.Embedding(len(tok), len(tok))
+    torch.nn.init.eye_(embed.weight)
+
+    def model(input_ids, attention_mask):
+        return embed(input_ids)
+
+    bitext = pd.DataFrame({"src": ["kalo mipu tesa .", "kalo mipu tesa ."],
+                           "tgt": ["kalo wrrx vvzz .", "kalo vvzz wrrx ."],
+                           "src_origin": [[0, 1, 2, 3], [0, 1, 2, 3]],
+                           "tgt_origin": [[0, 2, 1, 3], [0, 1, 2, 3]]})
+    assert [len(tok.tokenize(w)) for w in words] == [1] * 5
+    out = m.context_alignment(model, tok, bitext)
+    assert out["in context, shared sub-word"] == 1.0  # kalo, twice
+    assert out["in context, none shared"] == 0.0      # all-zero similarities: the first word, kalo
+    assert out["none shared, by position"] == 0.5     # the second pair keeps the English order
