@@ -9,11 +9,13 @@ seed's teacher (the ColBERT that direct transfer uses; mean of its content-token
 foreign form retrieves its English translation among all concepts' English forms by cosine. P@1 is
 given for cognates (forms derived from the English form by sound correspondences), native words, and
 native words by frequency (the world's Zipf ranks: the 200 most frequent concepts, the rest).
-Chance is 1 / n_concepts. In context: in the first 400 bitext pairs, how often each foreign word's
+Chance is 1 / n_concepts. In context: in the first 400 bitext pairs that the run's students did not train on, how often each foreign word's
 nearest English word of the same sentence is its translation (chance about 1/12), for words that
 share a sub-word with their translation and words that share none, beside a guess by place alone
 (the English word at the same relative position) for the latter. Reads the world's lexicons from the config (the generator is
-deterministic); trains nothing and changes no result.
+deterministic); trains nothing and changes no result. ``--student optical/{language}/main`` encodes
+the foreign side with a bitext student instead (English with the teacher): a control that the probe
+finds alignment where a method learnt it.
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ def word_vectors(model, tok, words: list[str]) -> torch.Tensor:
     return torch.nn.functional.normalize(torch.stack([v.mean(0) for v in vecs]), dim=-1)
 
 
-def alignment(model, tok, english: list[str], foreign: list[str]) -> torch.Tensor:
-    """Per concept, whether its foreign form's nearest English form is its translation."""
-    e, f = word_vectors(model, tok, english), word_vectors(model, tok, foreign)
+def alignment(model, tok, english: list[str], foreign: list[str], student=None) -> torch.Tensor:
+    """Per concept, whether its foreign form's nearest English form is its translation (the foreign
+    forms encoded by ``student`` where given: a bitext student against its teacher)."""
+    e, f = word_vectors(model, tok, english), word_vectors(student or model, tok, foreign)
     return (f @ e.T).argmax(1) == torch.arange(len(english))
 
 
@@ -83,7 +86,7 @@ def word_means(vectors: torch.Tensor, word_ids: list, input_ids: torch.Tensor) -
     return {w: (vectors[ts].mean(0), set(input_ids[ts].tolist())) for w, ts in words.items()}
 
 
-def context_alignment(model, tok, bitext: pd.DataFrame, n_pairs: int = 400) -> dict[str, float]:
+def context_alignment(model, tok, bitext: pd.DataFrame, n_pairs: int = 400, student=None) -> dict[str, float]:
     """In parallel sentences, how often a foreign word's nearest English word of the same sentence
     (cosine of mean token vectors) is its translation; for words that share a sub-word with their
     translation (cognates, anchors) and words that share none. Chance is one over the sentence's
@@ -97,7 +100,7 @@ def context_alignment(model, tok, bitext: pd.DataFrame, n_pairs: int = 400) -> d
         xx = models.encode_batch(tok, batch.tgt.tolist(), 64, "cpu", word_ids=True)
         with torch.inference_mode():
             ev = model(en["input_ids"], en["attention_mask"])
-            xv = model(xx["input_ids"], xx["attention_mask"])
+            xv = (student or model)(xx["input_ids"], xx["attention_mask"])
         for b, (src_origin, tgt_origin) in enumerate(zip(batch.src_origin, batch.tgt_origin)):
             e = word_means(ev[b], en["word_ids"][b], en["input_ids"][b])
             x = word_means(xv[b], xx["word_ids"][b], xx["input_ids"][b])
@@ -118,27 +121,43 @@ def context_alignment(model, tok, bitext: pd.DataFrame, n_pairs: int = 400) -> d
             "none shared, by position": sum(by_position) / max(len(by_position), 1)}
 
 
+def probe_pairs(run_dir: Path, code: str) -> pd.DataFrame:
+    """The world's bitext pairs that the run's bitext-trained systems did not see (those outside its
+    sample, results/data/<code>/bitext.parquet; all pairs where the run has none)."""
+    world = pd.read_parquet(run_dir / "results" / "world" / "bitext" / f"{PIVOT}-{code}.parquet")
+    sample = run_dir / "results" / "data" / code / "bitext.parquet"
+    if not sample.exists():
+        return world
+    seen = set(zip(*pd.read_parquet(sample, columns=["src", "tgt"]).to_dict("list").values()))
+    return world[[pair not in seen for pair in zip(world.src, world.tgt)]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     ap.add_argument("--model", choices=["teacher", "encoder"], default="teacher",
                     help="the teacher (what direct transfer uses) or the pretrained encoder it starts from")
+    ap.add_argument("--student", metavar="SYSTEM_DIR",
+                    help="encode the foreign side with this bitext student of the teacher, e.g. optical/{language}/main")
     args = ap.parse_args()
     config = yaml.safe_load(args.config.read_text())
     spec = WorldSpec.from_config(config["world"])
     world = World(spec)
     english = world.lexicons[PIVOT].forms
-    bitext_dir = args.run_dir / "results" / "world" / "bitext"
     rows = []
     for code in config["languages"]:
         cognate = torch.tensor(cognate_mask(spec, code))
         head = torch.arange(len(english)) < HEAD
         for seed in config["seeds"]:
-            model, tok = load(args.run_dir / "results" / "models" / args.model / f"seed{seed}")
-            model.eval()
-            hit = alignment(model, tok, english, world.lexicons[code].forms).float()
-            in_context = context_alignment(model, tok, pd.read_parquet(bitext_dir / f"{PIVOT}-{code}.parquet"))
+            models_dir = args.run_dir / "results" / "models"
+            model, tok = load(models_dir / args.model / f"seed{seed}")
+            student = load(models_dir / args.student.format(language=code) / f"seed{seed}")[0] if args.student else None
+            for m in (model, student):
+                if m is not None:
+                    m.eval()
+            hit = alignment(model, tok, english, world.lexicons[code].forms, student).float()
+            in_context = context_alignment(model, tok, probe_pairs(args.run_dir, code), student=student)
             rows.append({"language": code, "mono_sentences": spec.languages[code].mono_sentences,
                          "seed": seed, "cognates": len(cognate.nonzero()),
                          "P@1 cognates": hit[cognate].mean().item(),

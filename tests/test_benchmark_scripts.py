@@ -152,3 +152,15 @@ def test_context_alignment_finds_shared_tokens_and_not_unrelated_words():
     assert out["in context, shared sub-word"] == 1.0  # kalo, twice
     assert out["in context, none shared"] == 0.0      # all-zero similarities: the first word, kalo
     assert out["none shared, by position"] == 0.5     # the second pair keeps the English order
+
+
+def test_probe_pairs_leave_out_what_the_run_trained_on(tmp_path):
+    m = _script("lexicon_alignment")
+    world = pd.DataFrame({"src": ["a .", "b .", "c ."], "tgt": ["x .", "y .", "z ."],
+                          "src_origin": [[0, 1]] * 3, "tgt_origin": [[0, 1]] * 3})
+    (tmp_path / "results" / "world" / "bitext").mkdir(parents=True)
+    world.to_parquet(tmp_path / "results" / "world" / "bitext" / "en-sw.parquet")
+    assert len(m.probe_pairs(tmp_path, "sw")) == 3  # no sample: every pair
+    (tmp_path / "results" / "data" / "sw").mkdir(parents=True)
+    world.iloc[[1]].to_parquet(tmp_path / "results" / "data" / "sw" / "bitext.parquet")
+    assert m.probe_pairs(tmp_path, "sw").src.tolist() == ["a .", "c ."]
