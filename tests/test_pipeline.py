@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -81,6 +82,18 @@ def test_report_files_exist_and_parse(pipeline):
     from optical.registry import RETRIEVAL
     for system in cfg["systems"]:
         assert RETRIEVAL[system].label in md, system
+
+
+def test_the_alignment_probe_runs_per_language_and_seed_with_its_control(pipeline):
+    """Every language and seed has the teacher's row and OPTICAL's control; the student, trained on
+    bitext, finds native words in context more often than the teacher, which never saw bitext."""
+    work, cfg = pipeline
+    rows = pd.concat([pd.read_parquet(f) for f in sorted((work / "results" / "probe").rglob("*.parquet"))])
+    assert len(rows) == 2 * len(cfg["languages"]) * len(cfg["seeds"])
+    assert set(rows.model) == {"teacher", "OPTICAL student (control)"}
+    means = rows.groupby("model").context_native.mean()
+    assert means["OPTICAL student (control)"] > means["teacher"]
+    assert "## What direct transfer runs on (synthetic world)" in (work / "results" / "report" / "report.md").read_text()
 
 
 def test_report_has_the_ner_section_and_both_tasks_side_by_side(pipeline):
@@ -219,6 +232,8 @@ def test_changing_a_distillation_key_reruns_only_distillation_and_after(pipeline
     for rule, n in students.items():
         assert stats.pop(rule) == n, (rule, out.stdout[-3000:])
     assert stats.pop("rerank") == stats.pop("evaluate") == sum(students.values())  # only the students' runs
+    # the alignment probe's control reads OPTICAL's student: one job per language and seed
+    assert stats.pop("probe_alignment") == len(cfg["languages"]) * len(cfg["seeds"])
     assert stats.pop("report") == 1
     assert set(stats) <= {"all", "total"}, stats  # nothing upstream, no NMT, no translate-train
 
@@ -259,6 +274,7 @@ def test_one_languages_bitext_size_reruns_only_that_language(pipeline):
     # the NER encoder aligned on sw's bitext follows it; nothing else of NER does
     n_ot = sum(1 for s in cfg["ner"]["systems"] if s.startswith("ot_aligned"))
     assert stats.pop("ner_ot_aligned") == stats.pop("ner_evaluate") == n_ot * n_seed
+    assert stats.pop("probe_alignment") == n_seed  # sw's: its bitext sample and OPTICAL student changed
     assert {"rerank", "evaluate", "report", "bm25", "nmt_translate_documents", "nmt_translate_queries"} >= \
         set(stats) - {"all", "total"}, stats
     assert "lang=nn" not in text and "nlang=nn" not in text
@@ -303,7 +319,7 @@ def test_editing_a_module_reruns_the_rules_that_import_it(pipeline, tmp_path):
     jobs = _planned_jobs(work, cfg, env)
     code_changed = {rule for rule, _, reason in jobs if reason.startswith("Params have changed")}
     assert code_changed == set(_students(cfg, list(cfg["languages"])))
-    assert {rule for rule, _, _ in jobs} == code_changed | {"rerank", "evaluate", "report"}
+    assert {rule for rule, _, _ in jobs} == code_changed | {"rerank", "evaluate", "probe_alignment", "report"}
     shutil.copy(ROOT / "src" / "optical" / "train" / "objectives.py", src / "optical" / "train" / "objectives.py")
     with open(src / "optical" / "data" / "bitext.py", "a") as f:
         f.write("\n# an edit\n")

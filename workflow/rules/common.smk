@@ -181,6 +181,25 @@ def student_runs():
     return [k for k in RUN_KEYS if SYSTEM[k.system].student]
 
 
+# the alignment probe (evaluate.smk, synthetic world only), per language and seed
+PROBE_LANGS = [l for l in LANGS if l in WORLD_LANGS] if SYNTHETIC else []
+
+
+def probe_files():
+    return [f"results/probe/{l}/seed{s}.parquet" for l in PROBE_LANGS for s in SEEDS]
+
+
+def get_probe_inputs(w):
+    """The seed's teacher, the language's world bitext and the run's sample of it (the pairs students
+    saw), and OPTICAL's student where it runs: the control."""
+    inputs = {"teacher": f"results/models/teacher/seed{w.seed}",
+              "world_bitext": f"{WORLD}/bitext/{PIVOT}-{w.lang}.parquet",
+              "sample": f"results/data/{w.lang}/bitext.parquet"}
+    if (w.lang, "optical") in PAIRS:
+        inputs["student"] = f"results/models/optical/{w.lang}/main/seed{w.seed}"
+    return inputs
+
+
 # --- data -------------------------------------------------------------------------------------
 def wikiclir_files(lang):
     d = f"{WIKICLIR_SRC}/{WIKICLIR_DIRS[lang]}"

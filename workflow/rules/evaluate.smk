@@ -67,3 +67,25 @@ rule evaluate:
         "../../envs/optical.yaml"
     script:
         "../scripts/evaluate.py"
+
+
+# What direct transfer runs on (synthetic world): does the teacher align the language's words with
+# English, cognates and native words apart, and does OPTICAL's student (a control)? optical.probe
+if SYNTHETIC:
+
+    rule probe_alignment:
+        input:
+            unpack(get_probe_inputs),
+        output:
+            "results/probe/{lang}/seed{seed}.parquet",
+        params:
+            world=config["world"],
+            code=code("probe_alignment"),
+        log:
+            "logs/probe_alignment/{lang}/seed{seed}.log",
+        benchmark:
+            "results/benchmarks/probe_alignment/{lang}/seed{seed}.tsv"
+        conda:
+            "../../envs/optical.yaml"
+        script:
+            "../scripts/probe_alignment.py"

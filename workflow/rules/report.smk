@@ -21,6 +21,7 @@ rule report:
         ner=[ner_metric_file(r) for r in ner_runs()],
         nmt=[nmt_dir(r) for r in nmt_runs()],
         nmt_benchmarks=[nmt_benchmark_file(r) for r in nmt_runs()],
+        probe=probe_files(),  # what direct transfer runs on (synthetic world)
         # encoder tracks (tracks.smk): each track's report becomes a part of this one
         track_blocks=[track_report(t, "blocks.json") for t in TRACKS],
         track_figures=[track_report(t, "figures") for t in TRACKS],

@@ -18,4 +18,4 @@ build_report(settings=settings, metric_files=list(inp.metrics), training_runs=p.
              ner_files=list(inp.ner), nmt_runs=p.nmt_runs, nmt_dirs=list(inp.nmt),
              nmt_benchmark_files=list(inp.nmt_benchmarks), out_html=out.html, out_md=out.md,
              out_metrics=out.metrics, out_figures=out.figures, out_ner_metrics=out.ner_metrics, out_tests=out.tests,
-             encoder=p.encoder, out_blocks=out.blocks, tracks=tracks)
+             encoder=p.encoder, out_blocks=out.blocks, tracks=tracks, probe_files=list(inp.probe))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from optical import io
-from optical.report import ner, planned, retrieval, training
+from optical.report import ner, planned, probe, retrieval, training
 from optical.report.context import NER_COLUMNS, ReportContext, Settings, build_context, load_ner
 from optical.report.inference import TEST_COLUMNS, headline_rows, ner_rows, paired_rows, tests_frame
 from optical.report.render import Section, to_html, to_markdown
@@ -22,9 +22,10 @@ from optical.report.tracks import TrackReport, main_part, track_part, with_track
 
 log = logging.getLogger(__name__)
 
-# the research question's answer first after the introduction; training records before the methods
-SECTIONS = (retrieval.introduction, planned.answer, retrieval.summary, retrieval.gap_closed_and_bias,
-            retrieval.data_efficiency, retrieval.ot_ablation, retrieval.per_language, planned.optical_vs_each,
+# the research question's answer first after the introduction, then what direct transfer runs on (synthetic
+# world); training records before the methods
+SECTIONS = (retrieval.introduction, planned.answer, probe.direct_transfer_probe, retrieval.summary,
+            retrieval.gap_closed_and_bias, retrieval.data_efficiency, retrieval.ot_ablation, retrieval.per_language, planned.optical_vs_each,
             planned.realistic_first_stage, retrieval.heldout_curves, training.budgets, training.nmt_quality,
             retrieval.methods) + ner.SECTIONS
 
@@ -86,7 +87,7 @@ def build_report(*, settings: Settings, metric_files: list[str], training_runs: 
                  ner_runs: list[dict] = (), ner_files: list[str] = (), out_ner_metrics: str | None = None,
                  benchmark_files: list[str] = (), nmt_runs: list[dict] = (), nmt_dirs: list[str] = (),
                  nmt_benchmark_files: list[str] = (), out_tests: str | None = None, encoder: str = "",
-                 out_blocks: str | None = None, tracks: list[TrackReport] = ()) -> dict:
+                 out_blocks: str | None = None, tracks: list[TrackReport] = (), probe_files: list[str] = ()) -> dict:
     """Write the report. ``training_runs[i]`` (a RunKey as a dict) is the run whose model directory is
     ``training_dirs[i]`` and whose Snakemake benchmark is ``benchmark_files[i]``; ``ner_runs[i]``
     ({language, system, seed}) the run of ``ner_files[i]``; ``nmt_runs[i]`` ({language, direction,
@@ -94,11 +95,13 @@ def build_report(*, settings: Settings, metric_files: list[str], training_runs: 
     keys come from the workflow, never from paths. A missing benchmark file leaves its wall time out.
     Figures go to ``out_figures``, which the Markdown links relatively and the HTML embeds. ``out_blocks``
     keeps the rendered report (with ``encoder``, its encoder in words) for a report that embeds it as
-    a track; ``tracks`` are the reports embedded here, one part each."""
+    a track; ``tracks`` are the reports embedded here, one part each; ``probe_files`` the alignment
+    probe's rows (synthetic world, optical.probe)."""
     fig_dir = Path(out_figures)
     fig_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings, metric_files, training_runs, training_dirs, fig_dir, ner_runs, ner_files,
                         benchmark_files, nmt_runs, nmt_dirs, nmt_benchmark_files)
+    ctx.probe = probe.read_probe(list(probe_files))
     write_metrics(out_metrics, ctx, tracks)
     if out_ner_metrics is not None:
         write_ner_metrics(out_ner_metrics, ctx)

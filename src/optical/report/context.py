@@ -82,6 +82,7 @@ class ReportContext:
     budgets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BUDGET_COLUMNS))  # per run
     nmt: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NMT_COLUMNS))         # per model
     all_metrics: pd.DataFrame | None = None         # every row of every list (metrics.parquet)
+    probe: pd.DataFrame = field(default_factory=pd.DataFrame)  # optical.probe rows (synthetic world)
 
     def __post_init__(self):
         self.by_cell = self.table.set_index(["language", "system", "measure"])

@@ -1,0 +1,15 @@
+from optical.workflow import setup_logging
+
+setup_logging(snakemake.log[0])
+
+import logging
+
+import pyarrow as pa
+
+from optical import io
+from optical.probe import probe_run
+
+inp, w, p = snakemake.input, snakemake.wildcards, snakemake.params
+rows = probe_run(p.world, w.lang, int(w.seed), inp.teacher, inp.world_bitext, inp.sample, inp.get("student"))
+io.write_parquet(snakemake.output[0], pa.Table.from_pandas(rows, preserve_index=False))
+logging.info("alignment probe, %s seed %s:\n%s", w.lang, w.seed, rows.to_string(index=False))
