@@ -67,7 +67,8 @@ def test_a_model_that_translates_finds_every_word_and_one_that_does_not_finds_on
     blind = context_alignment(_embedding(tok, False), tok, _pairs(), keys, COGNATE)
     assert blind["context_names_years"] == blind["context_shared"] == 1.0  # Zuri and 1870: the same token
     # one-hot vectors: a foreign word matches no English word, so the first (a name) wins: a miss
-    assert blind["context_cognates"] == 0.0 and blind["context_native"] == 0.0
+    assert blind["context_cognates"] == blind["context_cognates_other"] == blind["context_native"] == 0.0
+    assert blind["context_cognates_shared"] != blind["context_cognates_shared"]  # NaN: kalu shares no token
     chance = (1 / 5 + 1 / 5 + 1 / 6 + 2 / 6 + 1 / 6) / 5  # English words meaning the translation, per sentence
     assert aligned["context_native_chance"] == blind["context_native_chance"] == pytest.approx(chance)
 
@@ -121,4 +122,5 @@ def test_the_report_section_averages_seeds_and_is_empty_without_a_probe():
                          for s, v in ((1, 0.1), (2, 0.3))])
     section = direct_transfer_probe(SimpleNamespace(probe=rows))
     table = next(b for b in section.blocks if b[0] == "table")
-    assert table[2] == [["en→sw", "teacher", "700", "0.000", "0.000", "0.000", "0.000", "0.200", "0.000", "0.000"]]
+    assert table[2] == [["en→sw", "teacher", "700", "0.000", "0.000", "0.000", "0.000", "0.000", "0.200", "0.000",
+                         "0.000"]]

@@ -29,8 +29,11 @@ from optical import models
 from optical.data.synthetic import PIVOT, World, WorldSpec
 from optical.evaluate.rerank import encode_texts
 
-COLUMNS = ["language", "seed", "model", "cognates", "p1_cognates", "p1_native", "context_cognates", "context_native",
-           "context_names_years", "context_shared", "context_native_chance", "context_native_by_place",
+# in-context classes of foreign word: what it is (from the lexicon), whether it shares a sub-word token
+# with its translation, and cognates by whether they do
+CLASSES = ("cognates", "native", "names_years", "shared", "cognates_shared", "cognates_other")
+COLUMNS = ["language", "seed", "model", "cognates", "p1_cognates", "p1_native",
+           *(f"context_{c}" for c in CLASSES), "context_native_chance", "context_native_by_place",
            "context_native_off_place", "context_native_words"]
 PROBE_PAIRS = 400  # bitext pairs for the in-context probe
 CONTROL = "OPTICAL student (control)"
@@ -85,7 +88,7 @@ def word_keys(forms: list[str], suffixes: list[str]):
 @dataclass
 class ContextScores:
     """The in-context probe's hits by class of foreign word, and the baselines for native words."""
-    classes: dict = field(default_factory=lambda: {"cognates": [], "native": [], "names_years": [], "shared": []})
+    classes: dict = field(default_factory=lambda: {c: [] for c in CLASSES})
     chance: list = field(default_factory=list)     # share of the sentence's English words that translate it
     by_place: list = field(default_factory=list)   # is the English word at the same relative place its translation
     off_place: list = field(default_factory=list)  # hits where that place guess is wrong
@@ -115,8 +118,11 @@ def _score_pair(e: dict, x: dict, en_words: list[str], xx_words: list[str], orig
         concept = key_xx(xx_words[w])
         kind = "names_years" if isinstance(concept, str) else "cognates" if cognate[concept] else "native"
         out.classes[kind].append(hit)
-        if x[w][1] & e[english_of[o]][1]:
+        shared = bool(x[w][1] & e[english_of[o]][1])
+        if shared:
             out.classes["shared"].append(hit)
+        if kind == "cognates":
+            out.classes["cognates_shared" if shared else "cognates_other"].append(hit)
         if kind == "native":
             on_place = meaning[min(words, key=lambda k: abs(k / len(src_origin) - w / len(tgt_origin)))] == gold
             out.by_place.append(on_place)

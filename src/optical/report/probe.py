@@ -10,8 +10,8 @@ from optical.probe import COLUMNS
 from optical.report.context import ReportContext
 from optical.report.render import Section, pair_name
 
-NUMBERS = ["p1_cognates", "p1_native", "context_shared", "context_cognates", "context_native",
-           "context_native_chance", "context_native_off_place"]
+NUMBERS = ["p1_cognates", "p1_native", "context_shared", "context_cognates_shared", "context_cognates_other",
+           "context_native", "context_native_chance", "context_native_off_place"]
 
 
 def read_probe(files: list[str]) -> pd.DataFrame:
@@ -33,14 +33,17 @@ def direct_transfer_probe(ctx: ReportContext) -> Section:
           "(forms derived from the English form by sound correspondences) and native words apart. In context: in "
           "bitext pairs no student trained on, how often a foreign word's nearest English word of the same sentence "
           "means the same as its translation: for words that share a sub-word token with their translation (names, "
-          "years and some cognates), for cognates and for native words; for native words also chance (the share of "
-          "the sentence's English words that translate it) and the hits among words whose translation is not at "
-          "the same relative place (position alone cannot score those). OPTICAL's student, encoding the foreign "
+          "years and some cognates), for cognates that do and the other cognates, and for native words; for "
+          "native words also chance (the share of the sentence's English words that translate it) and the hits "
+          "among words whose translation is not at the same relative place (position alone cannot score those). "
+          "OPTICAL's student, encoding the foreign "
           "side against the teacher's English, is a control: it learnt alignment from bitext. Where the teacher "
           "finds native words at chance, direct transfer cannot use them (docs/calibration.md, \"What direct "
           "transfer runs on\"). Means over seeds (optical.probe; every row in results/probe/).")
-    rows = [[pair_name(lang), model, f"{r.cognates:,.0f}", *(f"{getattr(r, c):.3f}" for c in NUMBERS)]
+    cell = lambda v: "–" if v != v else f"{v:.3f}"  # noqa: E731  (NaN: no word of that class)
+    rows = [[pair_name(lang), model, f"{r.cognates:,.0f}", *(cell(getattr(r, c)) for c in NUMBERS)]
             for (lang, model), r in means.iterrows()]
     out.table(["pair", "model", "cognate concepts", "P@1 cognates", "P@1 native words", "in context: shared token",
-               "in context: cognates", "in context: native words", "native: chance", "native: off the place"], rows)
+               "cognates sharing a token", "other cognates", "native words", "native: chance",
+               "native: off the place"], rows)
     return out
