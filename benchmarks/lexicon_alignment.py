@@ -8,7 +8,8 @@ The probes are optical.probe's (the pipeline's `probe_alignment` rule runs them 
 run, teacher and OPTICAL's student, into results/probe/<language>/seed<N>.parquet): out of context, each concept's foreign form
 retrieves its English translation among all English forms (P@1, chance 1 / n_concepts); in context,
 in 400 bitext pairs the run's students did not train on, each foreign word's nearest English word of
-the same sentence is compared with its translation (chance about 1/12), beside a guess by place.
+the same sentence is compared with its translation (chance about 0.11 for native words), beside a
+guess by place.
 This script also probes the pretrained encoder (``--model encoder``) and runs without the rule, e.g.
 on benchmarks/alignment_steps.py's encoders. ``--config`` defaults to RUN_DIR/trial.yaml when there
 is one, else config/config.yaml. Reads the world's lexicons from the config (the generator is

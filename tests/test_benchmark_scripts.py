@@ -107,4 +107,3 @@ def test_nmt_device_comparison_starts_both_devices_from_the_same_weights(tmp_pat
     assert 5.0 < result["cpu_loss"] < 7.0  # about ln(vocabulary) before training
     cpu_side, other_side = result["attention"].split(" / ")  # "<kernel>, dropout 0.0" on each device
     assert cpu_side.endswith("dropout 0.0") and other_side.endswith("dropout 0.0") and nmt.DROPOUT == dropout
-
