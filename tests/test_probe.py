@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from optical import models
+from optical.errors import InputError
 from optical.data.synthetic import PIVOT, World, WorldSpec
 from optical.probe import (COLUMNS, cognate_masks, context_alignment, isolated_alignment, probe_pairs,
                            word_keys)
@@ -94,7 +95,7 @@ def test_the_place_guess_scores_positions_and_off_place_hits_leave_them_out(tok)
 def test_cognate_masks_mark_exactly_the_forms_derived_from_english(small_world):
     spec = WorldSpec.from_config(small_world)
     world = World(spec)
-    mask = cognate_masks(spec)["sw"]
+    mask = cognate_masks(world)["sw"]
     forms, english = world.lexicons["sw"].forms, world.lexicons[PIVOT].forms
     share = spec.languages["sw"].cognate_share
     assert 0.5 * share < sum(mask) / len(mask) <= share + 0.05
@@ -103,7 +104,10 @@ def test_cognate_masks_mark_exactly_the_forms_derived_from_english(small_world):
     assert sum(len(f) != len(e) for f, e, c in zip(forms, english, mask) if not c) > 0.3 * (len(mask) - sum(mask))
     none = copy.deepcopy(small_world)
     none["languages"]["sw"]["cognate_share"] = 0.0
-    assert not any(cognate_masks(WorldSpec.from_config(none))["sw"])
+    assert not any(cognate_masks(World(WorldSpec.from_config(none)))["sw"])
+    # the same as comparing with a whole world built without sw's cognates
+    bare = World(WorldSpec.from_config(none))
+    assert mask == [a != b for a, b in zip(forms, bare.lexicons["sw"].forms)]
 
 
 def test_probe_pairs_leave_out_what_the_run_trained_on(tmp_path):
@@ -113,6 +117,12 @@ def test_probe_pairs_leave_out_what_the_run_trained_on(tmp_path):
     assert len(probe_pairs(tmp_path / "world.parquet")) == 3  # no sample: every pair
     world.iloc[[1]].to_parquet(tmp_path / "sample.parquet")
     assert probe_pairs(tmp_path / "world.parquet", tmp_path / "sample.parquet").src.tolist() == ["a .", "c ."]
+    world.to_parquet(tmp_path / "sample.parquet")  # the run sampled every pair: none left to probe
+    with pytest.raises(InputError, match="bitext_pairs below"):
+        probe_pairs(tmp_path / "world.parquet", tmp_path / "sample.parquet")
+    world.drop(columns="tgt_origin").to_parquet(tmp_path / "world.parquet")
+    with pytest.raises(InputError, match="tgt_origin"):
+        probe_pairs(tmp_path / "world.parquet")
 
 
 def test_the_report_section_averages_seeds_and_is_empty_without_a_probe():

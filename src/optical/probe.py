@@ -25,27 +25,26 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from optical import models
+from optical import io, models
+from optical.errors import InputError
+from optical.probe_columns import CLASSES, COLUMNS
 from optical.data.synthetic import PIVOT, World, WorldSpec
 from optical.evaluate.rerank import encode_texts
 
-# in-context classes of foreign word: what it is (from the lexicon), whether it shares a sub-word token
-# with its translation, and cognates by whether they do
-CLASSES = ("cognates", "native", "names_years", "shared", "cognates_shared", "cognates_other")
-COLUMNS = ["language", "seed", "model", "cognates", "p1_cognates", "p1_native",
-           *(f"context_{c}" for c in CLASSES), "context_native_chance", "context_native_by_place",
-           "context_native_off_place", "context_native_words"]
 PROBE_PAIRS = 400  # bitext pairs for the in-context probe
 CONTROL = "OPTICAL student (control)"
 
 
-def cognate_masks(spec: WorldSpec) -> dict[str, list[bool]]:  # about a second for the default world
-    """Per language, which concepts' forms are cognates: those that differ from the same world
-    without cognates (every other form is drawn on its own stream, so only cognates change)."""
-    bare = dataclasses.replace(spec, languages={c: dataclasses.replace(ls, cognate_share=0.0)
-                                                for c, ls in spec.languages.items()})
-    full, plain = World(spec), World(bare)
-    return {c: [a != b for a, b in zip(full.lexicons[c].forms, plain.lexicons[c].forms)] for c in spec.languages}
+def cognate_masks(world: World) -> dict[str, list[bool]]:
+    """Per language, which concepts' forms are cognates: those that differ from the language's
+    lexicon without cognates. That lexicon is redrawn from the built world with World._lexicon (its
+    own stream, and the words taken before any language was drawn), so the world is built once and
+    the generator stays untouched (its code hash feeds every job of a run)."""
+    masks = {}
+    for code, ls in world.spec.languages.items():
+        bare = world._lexicon(dataclasses.replace(ls, cognate_share=0.0))
+        masks[code] = [a != b for a, b in zip(world.lexicons[code].forms, bare.forms)]
+    return masks
 
 
 def word_vectors(model, tok, words: list[str]) -> torch.Tensor:
@@ -153,11 +152,17 @@ def context_alignment(model, tok, pairs: pd.DataFrame, keys: tuple, cognate: lis
 
 def probe_pairs(world_bitext: str | Path, sample: str | Path | None = None) -> pd.DataFrame:
     """The world's bitext pairs outside ``sample`` (the pairs the run's bitext-trained systems saw)."""
-    world = pd.read_parquet(world_bitext)
+    world = io.read_parquet(world_bitext, ["src", "tgt", "src_origin", "tgt_origin"]).to_pandas()
     if sample is None or not Path(sample).exists():
         return world
-    seen = set(zip(*pd.read_parquet(sample, columns=["src", "tgt"]).to_dict("list").values()))
-    return world[[pair not in seen for pair in zip(world.src, world.tgt)]]
+    taken = io.read_parquet(sample, ["src", "tgt"])
+    seen = set(zip(taken.column("src").to_pylist(), taken.column("tgt").to_pylist()))
+    left = world[[pair not in seen for pair in zip(world.src, world.tgt)]]
+    if left.empty:
+        raise InputError(sample, f"every one of the world's {len(world)} bitext pairs ({world_bitext}) is in the "
+                         "run's sample, so none is left for the in-context probe",
+                         "set languages.<code>.bitext_pairs below world.languages.<code>.bitext_pairs")
+    return left
 
 
 def probe_language(model, tok, world: World, code: str, cognate: list[bool], pairs: pd.DataFrame,
@@ -198,8 +203,8 @@ def probe_run(world_config: dict, language: str, seed: int, model_dir: str | Pat
               model_name: str = "teacher") -> pd.DataFrame:
     """One language and seed: the model's row and, with ``student_dir``, the student's control row.
     ``sample`` is the run's bitext sample (its pairs are left out of the in-context probe)."""
-    spec = WorldSpec.from_config(world_config)
-    world, cognate = World(spec), cognate_masks(spec)[language]
+    world = World(WorldSpec.from_config(world_config))
+    cognate = cognate_masks(world)[language]
     model, tok = load_model(model_dir)
     pairs = probe_pairs(world_bitext, sample)
     key = {"language": language, "seed": seed}

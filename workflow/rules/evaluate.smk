@@ -81,6 +81,7 @@ if SYNTHETIC:
         params:
             world=config["world"],
             code=code("probe_alignment"),
+        threads: 1
         log:
             "logs/probe_alignment/{lang}/seed{seed}.log",
         benchmark:

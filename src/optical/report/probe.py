@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optical import io
-from optical.probe import COLUMNS
+from optical.probe_columns import COLUMNS
 from optical.report.context import ReportContext
 from optical.report.render import Section, pair_name
 
