@@ -8,9 +8,11 @@ Two probes, neither trained:
   concept's English form by cosine (P@1; chance 1 / n_concepts), for cognates (forms derived from
   the English form by the language's sound correspondences) and native words apart;
 - **in context**: in bitext pairs no bitext-trained system saw, each foreign word's nearest English
-  word of the same sentence is compared with its translation (the generator's word alignment), for
-  words that share a sub-word token with their translation (cognates, names, years) and words that
-  share none, beside a guess by place alone (the English word at the same relative position).
+  word of the same sentence is compared with its translation (the generator's word alignment; a hit
+  when the chosen word means the same), by class of foreign word (cognate, native word, name or
+  year, from the lexicon; and whether it shares a sub-word token with its translation), and for
+  native words beside chance and a guess by place alone (the English word at the same relative
+  position), with the hits where that guess is wrong.
 
 A ``student`` encodes the foreign side instead of the model (English stays with the model, its
 teacher): a control that the probes find alignment where a method learnt it.
@@ -26,10 +28,10 @@ import pandas as pd
 import torch
 
 from optical import io, models
-from optical.errors import InputError
-from optical.probe_columns import CLASSES, COLUMNS
 from optical.data.synthetic import PIVOT, World, WorldSpec
+from optical.errors import InputError
 from optical.evaluate.rerank import encode_texts
+from optical.probe_columns import CLASSES, COLUMNS
 
 PROBE_PAIRS = 400  # bitext pairs for the in-context probe
 CONTROL = "OPTICAL student (control)"
