@@ -9,7 +9,7 @@ from optical import registry
 from optical.config import available, canonical, check_config
 from optical.data.synthetic import PIVOT
 from optical.data.wikiclir import WIKICLIR_DIRS
-from optical.variants import PATTERN as VARIANT_PATTERN, RunKey, Variant, run_keys
+from optical.variants import MAIN, PATTERN as VARIANT_PATTERN, RunKey, Variant, run_keys
 from optical.tracks import track_prefix
 from optical.workflow import code_hash
 
@@ -195,8 +195,9 @@ def get_probe_inputs(w):
     inputs = {"teacher": f"results/models/teacher/seed{w.seed}",
               "world_bitext": f"{WORLD}/bitext/{PIVOT}-{w.lang}.parquet",
               "sample": f"results/data/{w.lang}/bitext.parquet"}
-    if (w.lang, "optical") in PAIRS:
-        inputs["student"] = f"results/models/optical/{w.lang}/main/seed{w.seed}"
+    control = RunKey(w.lang, "optical", MAIN, int(w.seed))
+    if control in RUN_KEYS:
+        inputs["student"] = control.model_dir
     return inputs
 
 

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 # the research question's answer first after the introduction, then what direct transfer runs on (synthetic
 # world); training records before the methods
 SECTIONS = (retrieval.introduction, planned.answer, probe.direct_transfer_probe, retrieval.summary,
-            retrieval.gap_closed_and_bias, retrieval.data_efficiency, retrieval.ot_ablation, retrieval.per_language, planned.optical_vs_each,
-            planned.realistic_first_stage, retrieval.heldout_curves, training.budgets, training.nmt_quality,
+            retrieval.gap_closed_and_bias, retrieval.data_efficiency, retrieval.ot_ablation, retrieval.per_language,
+            planned.optical_vs_each, planned.realistic_first_stage, retrieval.heldout_curves, training.budgets, training.nmt_quality,
             retrieval.methods) + ner.SECTIONS
 
 
@@ -100,8 +100,7 @@ def build_report(*, settings: Settings, metric_files: list[str], training_runs: 
     fig_dir = Path(out_figures)
     fig_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings, metric_files, training_runs, training_dirs, fig_dir, ner_runs, ner_files,
-                        benchmark_files, nmt_runs, nmt_dirs, nmt_benchmark_files)
-    ctx.probe = probe.read_probe(list(probe_files))
+                        benchmark_files, nmt_runs, nmt_dirs, nmt_benchmark_files, probe_files)
     write_metrics(out_metrics, ctx, tracks)
     if out_ner_metrics is not None:
         write_ner_metrics(out_ner_metrics, ctx)

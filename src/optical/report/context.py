@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from optical import io, registry
+from optical.probe_columns import COLUMNS as PROBE_COLUMNS
 from optical.report.inference import comparisons, headline_tests, ner_comparisons, versus_each
 from optical.report.render import significance_mark
 from optical.report.tables import BUDGET_COLUMNS, NMT_COLUMNS, ner_table, nmt_budgets, system_table
@@ -82,7 +83,7 @@ class ReportContext:
     budgets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BUDGET_COLUMNS))  # per run
     nmt: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NMT_COLUMNS))         # per model
     all_metrics: pd.DataFrame | None = None         # every row of every list (metrics.parquet)
-    probe: pd.DataFrame = field(default_factory=pd.DataFrame)  # optical.probe rows (synthetic world)
+    probe: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBE_COLUMNS))  # synthetic world
 
     def __post_init__(self):
         self.by_cell = self.table.set_index(["language", "system", "measure"])
@@ -276,13 +277,19 @@ def _ner_data(settings: Settings, ner_runs: list[dict], ner_files: list[str]) ->
                    ner_comparisons(counts, settings.ner_systems, n_resamples=settings.ner_resamples))
 
 
+def read_probe(files: list[str]) -> pd.DataFrame:
+    """Every alignment-probe row (optical.probe; synthetic world), or an empty table with its columns."""
+    frames = [io.read_parquet(f, columns=PROBE_COLUMNS).to_pandas() for f in files]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBE_COLUMNS)
+
+
 def build_context(settings: Settings, metric_files: list[str], training_runs: list[dict], training_dirs: list[str],
                   fig_dir: str | Path, ner_runs: list[dict] = (), ner_files: list[str] = (),
                   benchmark_files: list[str] = (), nmt_runs: list[dict] = (), nmt_dirs: list[str] = (),
-                  nmt_benchmark_files: list[str] = ()) -> ReportContext:
+                  nmt_benchmark_files: list[str] = (), probe_files: list[str] = ()) -> ReportContext:
     """Load every input once and compute the tables and tests the sections share.
     ``benchmark_files[i]`` is the benchmark of ``training_runs[i]``, ``nmt_benchmark_files[i]`` that
-    of ``nmt_runs[i]`` (a file may be missing, or none given)."""
+    of ``nmt_runs[i]`` (a file may be missing, or none given); ``probe_files`` the alignment probe's."""
     train_pairs, curves = read_training(list(training_runs), list(training_dirs))
     every = load_metrics(metric_files, train_pairs, settings.first_stage)
     df, ran = first_stage_rows(every, settings.first_stage), ran_cells(settings)
@@ -301,4 +308,4 @@ def build_context(settings: Settings, metric_files: list[str], training_runs: li
                                       settings.ner_languages, n_resamples=n, ner_resamples=settings.ner_resamples),
         lists={name: list_context(settings, name, every[every[CANDIDATES] == name].reset_index(drop=True),
                                   Path(fig_dir)) for name in settings.other_lists},
-        budgets=budgets, nmt=nmt, all_metrics=every)
+        budgets=budgets, nmt=nmt, all_metrics=every, probe=read_probe(list(probe_files)))

@@ -1,23 +1,13 @@
 """The report's section on what direct transfer runs on in the synthetic world (optical.probe's rows
-from results/probe/, one file per seed): empty when no probe ran (real data)."""
+from results/probe/, one file per language and seed): empty when no probe ran (real data)."""
 
 from __future__ import annotations
 
-import pandas as pd
-
-from optical import io
-from optical.probe_columns import COLUMNS
 from optical.report.context import ReportContext
 from optical.report.render import Section, pair_name
 
 NUMBERS = ["p1_cognates", "p1_native", "context_shared", "context_cognates_shared", "context_cognates_other",
            "context_native", "context_native_chance", "context_native_off_place"]
-
-
-def read_probe(files: list[str]) -> pd.DataFrame:
-    """Every probe row (optical.probe.COLUMNS), or an empty table with those columns."""
-    frames = [io.read_parquet(f, columns=COLUMNS).to_pandas() for f in files]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
 
 def direct_transfer_probe(ctx: ReportContext) -> Section:
@@ -36,10 +26,10 @@ def direct_transfer_probe(ctx: ReportContext) -> Section:
           "years and some cognates), for cognates that do and the other cognates, and for native words; for "
           "native words also chance (the share of the sentence's English words that translate it) and the hits "
           "among words whose translation is not at the same relative place (position alone cannot score those). "
-          "OPTICAL's student, encoding the foreign "
-          "side against the teacher's English, is a control: it learnt alignment from bitext. Where the teacher "
-          "finds native words at chance, direct transfer cannot use them (docs/calibration.md, \"What direct "
-          "transfer runs on\"). Means over seeds (optical.probe; every row in results/probe/).")
+          "OPTICAL's student, encoding the foreign side against the teacher's English, is a control: it learnt "
+          "alignment from bitext. Where the teacher finds native words at chance, direct transfer cannot use them "
+          "(docs/calibration.md, \"What direct transfer runs on\"). Means over seeds (optical.probe; every row in "
+          "results/probe/).")
     cell = lambda v: "–" if v != v else f"{v:.3f}"  # noqa: E731  (NaN: no word of that class)
     rows = [[pair_name(lang), model, f"{r.cognates:,.0f}", *(cell(getattr(r, c)) for c in NUMBERS)]
             for (lang, model), r in means.iterrows()]
