@@ -1,6 +1,7 @@
 """optical.probe: what direct transfer runs on in the synthetic world (hand-checked cases)."""
 
 import copy
+import logging
 from types import SimpleNamespace
 
 import pandas as pd
@@ -110,16 +111,17 @@ def test_cognate_masks_mark_exactly_the_forms_derived_from_english(small_world):
     assert mask == [a != b for a, b in zip(forms, bare.lexicons["sw"].forms)]
 
 
-def test_probe_pairs_leave_out_what_the_run_trained_on(tmp_path):
+def test_probe_pairs_leave_out_what_the_run_trained_on(tmp_path, caplog):
     world = pd.DataFrame({"src": ["a .", "b .", "c ."], "tgt": ["x .", "y .", "z ."],
                           "src_origin": [[0, 1]] * 3, "tgt_origin": [[0, 1]] * 3})
     world.to_parquet(tmp_path / "world.parquet")
     assert len(probe_pairs(tmp_path / "world.parquet")) == 3  # no sample: every pair
     world.iloc[[1]].to_parquet(tmp_path / "sample.parquet")
     assert probe_pairs(tmp_path / "world.parquet", tmp_path / "sample.parquet").src.tolist() == ["a .", "c ."]
-    world.to_parquet(tmp_path / "sample.parquet")  # the run sampled every pair: none left to probe
-    with pytest.raises(InputError, match="bitext_pairs below"):
-        probe_pairs(tmp_path / "world.parquet", tmp_path / "sample.parquet")
+    world.to_parquet(tmp_path / "sample.parquet")  # the run sampled every pair (valid): none left to probe
+    with caplog.at_level(logging.WARNING, logger="optical.probe"):
+        assert probe_pairs(tmp_path / "world.parquet", tmp_path / "sample.parquet").empty
+    assert "bitext_pairs below" in caplog.text
     world.drop(columns="tgt_origin").to_parquet(tmp_path / "world.parquet")
     with pytest.raises(InputError, match="tgt_origin"):
         probe_pairs(tmp_path / "world.parquet")
@@ -128,9 +130,24 @@ def test_probe_pairs_leave_out_what_the_run_trained_on(tmp_path):
 def test_the_report_section_averages_seeds_and_is_empty_without_a_probe():
     assert not direct_transfer_probe(SimpleNamespace(probe=pd.DataFrame(columns=COLUMNS))).blocks
     rows = pd.DataFrame([dict.fromkeys(COLUMNS, 0.0) | {"language": "sw", "seed": s, "model": "teacher",
-                                                       "context_native": v, "cognates": 700}
+                                                       "context_native": v, "cognates": 700,
+                                                       "context_native_words": 900}
                          for s, v in ((1, 0.1), (2, 0.3))])
     section = direct_transfer_probe(SimpleNamespace(probe=rows))
     table = next(b for b in section.blocks if b[0] == "table")
     assert table[2] == [["en→sw", "teacher", "700", "0.000", "0.000", "0.000", "0.000", "0.000", "0.200", "0.000",
                          "0.000"]]
+    assert "No in-context probe" not in str(section.blocks)
+
+
+def test_a_run_that_sampled_every_pair_gets_the_isolated_probe_and_a_skipped_context_probe(tok):
+    """A valid run with every bitext pair in its sample: NaN in-context cells, said so in the report."""
+    empty = _pairs().iloc[:0]
+    row = context_alignment(_embedding(tok, True), tok, empty, _keys(), COGNATE)
+    assert row["context_native_words"] == 0 and all(v != v for k, v in row.items() if k != "context_native_words")
+    rows = pd.DataFrame([{**dict.fromkeys(COLUMNS, float("nan")), "language": "sw", "seed": 1, "model": "teacher",
+                          "cognates": 700, "p1_cognates": 0.5, "p1_native": 0.0, **row}])
+    section = direct_transfer_probe(SimpleNamespace(probe=rows))
+    table = next(b for b in section.blocks if b[0] == "table")
+    assert table[2][0][3:6] == ["0.500", "0.000", "–"]
+    assert any("No in-context probe for en→sw" in str(b) for b in section.blocks)

@@ -21,6 +21,7 @@ teacher): a control that the probes find alignment where a method learnt it.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +30,12 @@ import torch
 
 from optical import io, models
 from optical.data.synthetic import PIVOT, World, WorldSpec
-from optical.errors import InputError
 from optical.evaluate.rerank import encode_texts
 from optical.probe_columns import CLASSES, COLUMNS
 
 PROBE_PAIRS = 400  # bitext pairs for the in-context probe
 CONTROL = "OPTICAL student (control)"
+log = logging.getLogger(__name__)
 
 
 def cognate_masks(world: World) -> dict[str, list[bool]]:
@@ -153,7 +154,9 @@ def context_alignment(model, tok, pairs: pd.DataFrame, keys: tuple, cognate: lis
 
 
 def probe_pairs(world_bitext: str | Path, sample: str | Path | None = None) -> pd.DataFrame:
-    """The world's bitext pairs outside ``sample`` (the pairs the run's bitext-trained systems saw)."""
+    """The world's bitext pairs outside ``sample`` (the pairs the run's bitext-trained systems saw).
+    Empty when the run sampled every pair (a valid run): the in-context probe is then skipped, its
+    cells NaN, rather than failing the run over a diagnostic."""
     world = io.read_parquet(world_bitext, ["src", "tgt", "src_origin", "tgt_origin"]).to_pandas()
     if sample is None or not Path(sample).exists():
         return world
@@ -161,9 +164,9 @@ def probe_pairs(world_bitext: str | Path, sample: str | Path | None = None) -> p
     seen = set(zip(taken.column("src").to_pylist(), taken.column("tgt").to_pylist()))
     left = world[[pair not in seen for pair in zip(world.src, world.tgt)]]
     if left.empty:
-        raise InputError(sample, f"every one of the world's {len(world)} bitext pairs ({world_bitext}) is in the "
-                         "run's sample, so none is left for the in-context probe",
-                         "set languages.<code>.bitext_pairs below world.languages.<code>.bitext_pairs")
+        log.warning("every one of the world's %d bitext pairs (%s) is in the run's sample (%s): the in-context "
+                    "probe is skipped (set languages.<code>.bitext_pairs below world.languages.<code>.bitext_pairs "
+                    "to run it)", len(world), world_bitext, sample)
     return left
 
 

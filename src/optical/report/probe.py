@@ -30,6 +30,11 @@ def direct_transfer_probe(ctx: ReportContext) -> Section:
           "alignment from bitext. Where the teacher finds native words at chance, direct transfer cannot use them "
           "(docs/calibration.md, \"What direct transfer runs on\"). Means over seeds (optical.probe; every row in "
           "results/probe/).")
+    skipped = sorted(set(ctx.probe.language[ctx.probe.context_native_words == 0]))
+    if skipped:
+        out.p(f"No in-context probe for {', '.join(pair_name(x) for x in skipped)}: the run sampled every bitext "
+              "pair of the world, so none was left that no student saw (languages.<code>.bitext_pairs below "
+              "world.languages.<code>.bitext_pairs runs it).")
     cell = lambda v: "–" if v != v else f"{v:.3f}"  # noqa: E731  (NaN: no word of that class)
     rows = [[pair_name(lang), model, f"{r.cognates:,.0f}", *(cell(getattr(r, c)) for c in NUMBERS)]
             for (lang, model), r in means.iterrows()]
