@@ -60,3 +60,46 @@ def test_tokenizer_keeps_case_only_when_asked():
     assert lower("Muvi").input_ids == lower("muvi").input_ids
     assert cased("Muvi").input_ids != cased("muvi").input_ids
     assert cased.decode(cased("Muvi ka").input_ids, skip_special_tokens=True) == "Muvi ka"
+
+
+TEXTS = ["Muvi kabo wazi mbeta", "the dog runs quickly", "Zuri 1870 gole fenu", "hyxo jaqi vudo"] * 20
+TRAIN_AND_PRINT = ("import json, sys; from optical import models; "
+                   "tok = models.train_tokenizer(json.loads(sys.argv[1]), 90); "
+                   "print(tok.backend_tokenizer.to_str())")
+
+
+def test_the_wordpiece_vocabulary_and_its_ids_are_the_same_in_every_fresh_process():
+    """The trainer numbers the "##" letters in hash-map order (random per process); the ids are
+    renumbered in a fixed order, so a cold rerun builds the same encoder (docs/failure-modes.md)."""
+    import json
+    import subprocess
+    import sys
+    runs = {subprocess.run([sys.executable, "-c", TRAIN_AND_PRINT, json.dumps(TEXTS)], capture_output=True,
+                           text=True, check=True).stdout for _ in range(4)}
+    assert len(runs) == 1
+    vocab = json.loads(runs.pop())["model"]["vocab"]
+    assert sum(t.startswith("##") and len(t) == 3 for t in vocab) > 15  # enough letters to come out shuffled
+    assert list(vocab)[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def test_the_fixed_numbering_splits_text_as_the_trainer_does_and_adds_no_token():
+    """The declared "##" letters are the ones the trainer adds by itself, and the rebuilt tokenizer
+    (sorted ids, only the five specials special) splits text as the trainer's own tokenizer does."""
+    from tokenizers import Tokenizer, models as tok_models, normalizers, pre_tokenizers, trainers
+
+    def trained(extra: list[str]) -> Tokenizer:
+        raw = Tokenizer(tok_models.WordPiece(unk_token="[UNK]"))
+        raw.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False, clean_text=True)
+        raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        raw.train_from_iterator(TEXTS, trainer=trainers.WordPieceTrainer(
+            vocab_size=90, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *extra], show_progress=False))
+        return raw
+    tok = models.train_tokenizer(TEXTS, 90)
+    letters = sorted(t for t in tok.get_vocab() if t.startswith("##") and len(t) == 3)
+    assert letters == sorted(t for t in trained([]).get_vocab() if t.startswith("##") and len(t) == 3)
+    raw = trained(letters)
+    assert set(tok.get_vocab()) == set(raw.get_vocab())
+    assert set(tok.all_special_tokens) == {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"}
+    for text in ["Muvi dogs quicker", "zuri 1871 hyxodo", "qqq"]:
+        assert tok.tokenize(text) == raw.encode(text, add_special_tokens=False).tokens
+    assert tok.tokenize("kabo ##a")[-1] != "##a"  # "##a" in text is text to split, not a special token

@@ -55,17 +55,31 @@ def setup_torch(threads: int, seed: int, device: str = "auto") -> torch.device:
 
 def train_tokenizer(texts, vocab_size: int, cased: bool = False):
     """WordPiece trained on ``texts`` (an iterable of strings), wrapped as a transformers tokenizer;
-    lower-cased unless ``cased`` (encoder.cased: case is then a cue the encoder can read)."""
+    lower-cased unless ``cased`` (encoder.cased: case is then a cue the encoder can read). The same
+    texts give the same vocabulary and ids in every process (docs/failure-modes.md#determinism)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
+    texts = list(texts)
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     # lowercase like WikiCLIR's text unless cased; keep accents (ø is a letter, not an accent)
-    tok.normalizer = normalizers.BertNormalizer(lowercase=not cased, strip_accents=False, clean_text=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False)
-    tok.train_from_iterator(texts, trainer=trainer)
+    normalizer = normalizers.BertNormalizer(lowercase=not cased, strip_accents=False, clean_text=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    # The trainer numbers the "##" letters in hash-map order (random per process) and breaks ties
+    # between equally frequent merges by those numbers. Declared after the specials, in sorted
+    # order, they get fixed numbers; the trainer would add exactly these letters anyway.
+    inner = sorted({"##" + c for t in texts for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(t))
+                    for c in w[1:]})
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
+    tok.train_from_iterator(texts, trainer=trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=specials + inner, show_progress=False))
+    # a fresh tokenizer on the learnt vocabulary, ids in sorted order, only the real specials special
+    # (WordPiece's greedy longest match reads the vocabulary, not the ids)
+    rest = sorted(t for t in tok.get_vocab() if t not in specials)
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(specials + rest)}, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
+    tok.add_special_tokens(specials)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
