@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -107,3 +108,22 @@ def test_nmt_device_comparison_starts_both_devices_from_the_same_weights(tmp_pat
     assert 5.0 < result["cpu_loss"] < 7.0  # about ln(vocabulary) before training
     cpu_side, other_side = result["attention"].split(" / ")  # "<kernel>, dropout 0.0" on each device
     assert cpu_side.endswith("dropout 0.0") and other_side.endswith("dropout 0.0") and nmt.DROPOUT == dropout
+
+
+# --- benchmarks/robustness.py -------------------------------------------------------------
+
+def test_robustness_probe_summary_averages_seeds_per_language_and_model(tmp_path):
+    from optical.probe_columns import COLUMNS
+    robustness = _script("robustness")
+    assert robustness.probe_summary(tmp_path).empty  # a run from before the probe
+    for seed, native in ((1, 0.1), (2, 0.3)):
+        rows = pd.DataFrame([{**dict.fromkeys(COLUMNS, 0.5), "language": "sw", "seed": seed, "model": model,
+                              "context_native": native + bonus}
+                             for model, bonus in (("teacher", 0.0), ("control", 0.2))])
+        (tmp_path / "results" / "probe" / "sw").mkdir(parents=True, exist_ok=True)
+        rows.to_parquet(tmp_path / "results" / "probe" / "sw" / f"seed{seed}.parquet")
+    out = robustness.probe_summary(tmp_path).set_index("model")
+    assert list(out.index) == ["teacher", "control"] and set(out.language) == {"sw"}
+    assert out.loc["teacher", "context_native"] == pytest.approx(0.2)
+    assert out.loc["control", "context_native"] == pytest.approx(0.4)
+    assert out.loc["teacher", "p1_cognates"] == 0.5
