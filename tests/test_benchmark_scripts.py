@@ -4,6 +4,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -127,3 +128,33 @@ def test_robustness_probe_summary_averages_seeds_per_language_and_model(tmp_path
     assert out.loc["teacher", "context_native"] == pytest.approx(0.2)
     assert out.loc["control", "context_native"] == pytest.approx(0.4)
     assert out.loc["teacher", "p1_cognates"] == 0.5
+
+
+# --- benchmarks/distributional_alignment.py -----------------------------------------------
+
+def test_distributional_alignment_finds_words_that_share_anchors_and_not_others(tmp_path):
+    """Foreign ka and English one both occur with Zuri, mu and two with Vera; pe and three occur
+    with either alike, so only a tie decides them."""
+    da = _script("distributional_alignment")
+    (tmp_path / "en.txt").write_text("one Zuri . \nOne zuri three .\ntwo Vera three .\ntwo vera .\n")
+    (tmp_path / "xx.txt").write_text("ka Zuri pe .\nmu Vera pe .\nka zuri .\nmu vera Zuri .\n")
+    en, xx = da.sentences(tmp_path / "en.txt"), da.sentences(tmp_path / "xx.txt")
+    assert en[0] == ["one", "zuri"] and xx[3] == ["mu", "vera", "zuri"]
+    assert da.anchors(en, xx, min_count=2) == ["vera", "zuri"]
+    columns = {"vera": 0, "zuri": 1}
+    key_en = {"one": 0, "two": 1, "three": 2}.get
+    key_xx = {"ka": 0, "mu": 1, "pe": 2}.get
+    counts = da.cooccurrence(xx, key_xx, 3, columns).toarray()
+    assert counts.tolist() == [[0, 2], [2, 1], [1, 1]]  # mu: Vera twice, Zuri once
+    # a concept whose own string is an anchor does not count it
+    assert da.cooccurrence([["zuri", "vera"]], {"zuri": 0}.get, 1, columns).toarray().tolist() == [[1, 0]]
+    en_vecs, xx_vecs = da.ppmi(da.cooccurrence(en, key_en, 3, columns)), da.ppmi(counts)
+    # three occurs with both anchors as often as chance: no positive PMI, a zero vector (no candidate)
+    assert np.allclose(np.linalg.norm(en_vecs, axis=1), [1, 1, 0])
+    out = da.retrieve(en_vecs, xx_vecs, np.array([0, 1]), topic_of=np.array([0, 1, -1]))
+    assert out["words"] == 2 and out["p1"] == 1.0 and out["p1_chance"] == 1 / 2
+    assert out["same_topic"] == 1.0 and out["same_topic_chance"] == 1 / 2
+    swapped = da.retrieve(en_vecs[[1, 0, 2]], xx_vecs, np.array([0, 1]), topic_of=np.array([0, 1, -1]))
+    assert swapped["p1"] == 0.0 and swapped["same_topic"] == 0.0
+    from scipy import sparse
+    assert not da.ppmi(sparse.csr_matrix((2, 2))).any()  # no counts: zero vectors, no NaN
