@@ -21,7 +21,7 @@ multi-tensor (``foreach``) and fused kernels, and ``compile`` (fused AdamW plus 
 the model, dynamic shapes). Rounds alternate the variants (``--repeats``; the median ms per step is
 printed), so drift of the machine's state hits each alike; the warm-up column is the first five
 steps' wall time (``WARMUP``; for ``compile``, its compilation, paid once per job), and the loss column the
-largest difference from ``eager``'s mean loss over the timed steps (the same seed, batches and
+largest difference from the first variant's (``eager`` first, as a rule) mean loss over the timed steps (the same seed, batches and
 initial weights, so it shows whether the variant changes the numbers).
 """
 
@@ -197,9 +197,9 @@ def variant_table(workdir: Path, cfg: dict, run: dict, variants: list[str], step
     import torch
 
     print(f"ms per step, median of {repeats} rounds of {steps} steps (warm-up: the first {WARMUP} steps' s; "
-          "loss: the largest |difference| from eager's mean loss)\n")
+          f"loss: the largest |difference| from {variants[0]}'s mean loss)\n")
     print("| stage | jobs x steps | " + " | ".join(f"{v} ms (warm-up s, loss)" for v in variants)
-          + " | steps' CPU s at eager's rate | " + " | ".join(f"at {v}'s" for v in variants[1:]) + " |")
+          + f" | steps' CPU s at {variants[0]}'s rate | " + " | ".join(f"at {v}'s" for v in variants[1:]) + " |")
     print("|---" * (2 + 2 * len(variants)) + "|")
     for stage, (steps_per_job, call) in stages(workdir, cfg).items():
         res = {v: [] for v in variants}
