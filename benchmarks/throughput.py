@@ -19,8 +19,8 @@ With ``--variants``, each stage's step is timed instead under ways of running th
 change no hyper-parameter: AdamW's default single-tensor loop (``eager``, what the trainer runs), its
 multi-tensor (``foreach``) and fused kernels, and ``compile`` (fused AdamW plus ``torch.compile`` of
 the model, dynamic shapes). Rounds alternate the variants (``--repeats``; the median ms per step is
-printed), so drift of the machine's state hits each alike; the warm-up column is the first five
-steps' wall time (``WARMUP``; for ``compile``, its compilation, paid once per job), and the loss column the
+printed), so drift of the machine's state hits each alike; the warm-up column is the first
+steps' wall time (``WARMUP`` of them; for ``compile``, its compilation, paid once per job), and the loss column the
 largest difference from the first variant's (``eager`` first, as a rule) mean loss over the timed steps (the same seed, batches and
 initial weights, so it shows whether the variant changes the numbers).
 """
