@@ -111,7 +111,8 @@ def topics(world: World) -> np.ndarray:
     return topic_of
 
 
-def language_rows(world: World, mono: Path, code: str, en_text: list, min_count: int, cognate: list[bool]) -> list:
+def language_rows(world: World, mono: Path, code: str, en_text: list, min_count: int, cognate: list[bool],
+                  topic_of: np.ndarray) -> list:
     """The rows of one language: every shared string as anchors, then names and years only."""
     xx_text = sentences(mono / f"{code}.txt")
     en_lex, xx_lex = world.lexicons[PIVOT], world.lexicons[code]
@@ -127,12 +128,10 @@ def language_rows(world: World, mono: Path, code: str, en_text: list, min_count:
     for name, cols in (("every shared string", shared),
                        ("names and years", [a for a in shared if isinstance(key_en(a), str)])):
         columns = {a: i for i, a in enumerate(cols)}
-        n = world.spec.n_concepts
-        en_vecs = ppmi(cooccurrence(en_text, key_en, n, columns))
-        xx_vecs = ppmi(cooccurrence(xx_text, key_xx_native, n, columns))
+        en_vecs = ppmi(cooccurrence(en_text, key_en, world.spec.n_concepts, columns))
+        xx_vecs = ppmi(cooccurrence(xx_text, key_xx_native, world.spec.n_concepts, columns))
         rows.append({"language": code, "sentences": len(xx_text), "keyed": keyed, "anchors": name,
-                     "n_anchors": len(cols),
-                     **retrieve(en_vecs, xx_vecs, native, topics(world))})
+                     "n_anchors": len(cols), **retrieve(en_vecs, xx_vecs, native, topic_of)})
     return rows
 
 
@@ -148,9 +147,9 @@ def main() -> None:
     world = World(WorldSpec.from_config(cfg["world"]))
     masks = cognate_masks(world)
     mono = args.run_dir / "results" / "world" / "mono"
-    en_text = sentences(mono / f"{PIVOT}.txt")
+    en_text, topic_of = sentences(mono / f"{PIVOT}.txt"), topics(world)
     rows = [r for code in cfg["languages"] for r in language_rows(world, mono, code, en_text, args.min_count,
-                                                                  masks[code])]
+                                                                  masks[code], topic_of)]
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
 
 

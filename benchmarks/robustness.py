@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import ROOT, run_config  # noqa: E402
 
 from optical.calibration import apply_settings, run_regime  # noqa: E402
+from optical.report.context import read_probe  # noqa: E402
 from optical.robustness import table  # noqa: E402
 
 FAMILIES = ["headline", "vs_direct", "optical_vs_each", "ner_vs_direct"]
@@ -36,10 +37,9 @@ PROBE_NUMBERS = ["p1_cognates", "context_shared", "context_cognates_shared", "co
 def probe_summary(work: Path) -> pd.DataFrame:
     """One run's probe rows (results/probe/<lang>/seed<N>.parquet), means over seeds per language and
     model; empty when the run has none (a run from before the probe)."""
-    files = sorted((work / "results" / "probe").glob("*/seed*.parquet"))
-    if not files:
+    rows = read_probe(sorted(map(str, (work / "results" / "probe").glob("*/seed*.parquet"))))
+    if rows.empty:
         return pd.DataFrame(columns=["language", "model", *PROBE_NUMBERS])
-    rows = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     return rows.groupby(["language", "model"], sort=False)[PROBE_NUMBERS].mean().reset_index()
 
 
