@@ -12,7 +12,8 @@
 5. per stage: jobs and wall seconds from Snakemake's ``benchmark:`` files (every rule has one), CPU
    seconds and peak RSS from the cost line that ends each job's log (exact; the benchmark files' CPU
    time is sampled), and the start-up share: each job's Python start-up (interpreter + the imports of its script,
-   measured once per script in a fresh process) times the jobs, over the stage's wall time.
+   measured once per script in a fresh process) times the jobs, over the stage's wall time;
+6. Snakemake's own CPU in the cold run: all the run's CPU (getrusage of the finished children) less the jobs'.
 """
 
 from __future__ import annotations
@@ -232,10 +233,12 @@ def main() -> None:
     if not (work / "Snakefile").exists():
         copy_workflow(work)
     sm = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", f"config/{args.configfile}"]
+    before = children_cpu_seconds()
     cold, out = run(sm, work)
     if out.returncode:
         sys.exit(out.stderr[-3000:])
     print(f"cold run: {cold:.1f} s ({cold / 60:.2f} min)")
+    print_snakemake_cpu(children_cpu_seconds() - before, work)
     noops = []
     for _ in range(5):
         noop, out = run(sm, work)
@@ -251,6 +254,25 @@ def main() -> None:
     print("changing distill.lr reruns:", {k: v for k, v in stats.items() if k != "total"})
     print_stages(work)
     print(f"\nworkdir: {work}")
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children and everything they waited for: Snakemake,
+    its jobs and the solver processes of its ILP scheduler."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def print_snakemake_cpu(run_cpu: float, work: Path) -> None:
+    """Snakemake's own share of a run's CPU: the run's (``run_cpu``, from :func:`children_cpu_seconds`)
+    less its jobs' exact cost lines. It is the scheduler, the ``benchmark:`` directive's sampling of
+    every job's processes, the ILP solver and the DAG, on the same cores as the jobs."""
+    from optical.workflow import read_job_costs
+
+    jobs = sum(cpu for _, cpu, _ in read_job_costs(work / "logs"))
+    print(f"CPU of the run: {run_cpu:.0f} s, of its jobs {jobs:.0f} s, Snakemake's own {run_cpu - jobs:.0f} s")
 
 
 def print_stages(work: Path) -> None:
