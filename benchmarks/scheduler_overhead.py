@@ -9,7 +9,8 @@ prints the wall time, the run's CPU (getrusage of the finished children: Snakema
 ILP solver), the jobs' CPU (their cost lines) and the difference, Snakemake's own. The outputs are
 rewritten with the same bytes (the jobs are deterministic); their logs and benchmark files are new.
 
-Variants: ``profile`` (the workflow's profile as it is: ``max-jobs-per-timespan: 1000/10s``),
+Variants: ``profile`` (RUN_DIR's own copy of the workflow profile; from commit 9b8ce41 on it sets
+``max-jobs-per-timespan: 1000/10s``, a run copied before has Snakemake's default),
 ``timespan1s`` (``--max-jobs-per-timespan 100/1s``, Snakemake's default: it re-examines every ready
 job once per timespan), ``greedy`` (``--scheduler greedy``: no ILP solver process per selection),
 ``nobench`` (the two evaluation rules without their ``benchmark:`` directive, whose sampler reads
