@@ -158,3 +158,25 @@ def test_distributional_alignment_finds_words_that_share_anchors_and_not_others(
     assert swapped["p1"] == 0.0 and swapped["same_topic"] == 0.0
     from scipy import sparse
     assert not da.ppmi(sparse.csr_matrix((2, 2))).any()  # no counts: zero vectors, no NaN
+
+
+# --- benchmarks/scheduler_overhead.py ------------------------------------------------------
+
+def test_scheduler_overhead_finds_the_benchmark_lines_it_removes_in_the_rule_files():
+    m = _script("scheduler_overhead")
+    root = BENCHMARKS.parent
+    for name, lines in m.BENCHMARK_LINES.items():
+        assert (root / name).read_text().count(lines) == 1, name
+
+
+def test_scheduler_overhead_restores_the_rule_files_when_snakemake_fails(tmp_path):
+    """The nobench variant edits the run's rule files; a failed run must leave them as they were."""
+    m = _script("scheduler_overhead")
+    root = BENCHMARKS.parent
+    for name in m.BENCHMARK_LINES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((root / name).read_text())
+    with pytest.raises(SystemExit):  # no Snakefile here: Snakemake fails at once
+        m.run_variant(tmp_path, "nobench")
+    for name in m.BENCHMARK_LINES:
+        assert (tmp_path / name).read_text() == (root / name).read_text()
