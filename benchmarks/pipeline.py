@@ -265,13 +265,20 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def jobs_cpu_seconds(work: Path, rules: tuple[str, ...] | None = None) -> tuple[int, float]:
+    """(jobs, CPU seconds) of the jobs under ``work/logs`` (of ``rules`` only, if given), from the cost
+    line each job's log ends with."""
+    from optical.workflow import read_job_costs
+
+    cpus = [cpu for rule, cpu, _ in read_job_costs(work / "logs") if rules is None or rule in rules]
+    return len(cpus), sum(cpus)
+
+
 def print_snakemake_cpu(run_cpu: float, work: Path) -> None:
     """Snakemake's own share of a run's CPU: the run's (``run_cpu``, from :func:`children_cpu_seconds`)
     less its jobs' exact cost lines. It is the scheduler, the ``benchmark:`` directive's sampling of
     every job's processes, the ILP solver and the DAG, on the same cores as the jobs."""
-    from optical.workflow import read_job_costs
-
-    jobs = sum(cpu for _, cpu, _ in read_job_costs(work / "logs"))
+    _, jobs = jobs_cpu_seconds(work)
     print(f"CPU of the run: {run_cpu:.0f} s, of its jobs {jobs:.0f} s, Snakemake's own {run_cpu - jobs:.0f} s")
 
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import children_cpu_seconds  # noqa: E402
+from pipeline import children_cpu_seconds, jobs_cpu_seconds  # noqa: E402
 
 RULES = ("evaluate", "ner_evaluate")
 FLAGS = {"profile": [], "timespan1s": ["--max-jobs-per-timespan", "100/1s"],
@@ -42,8 +42,6 @@ BENCHMARK_LINES = {
 
 def run_variant(work: Path, variant: str) -> dict:
     """Force-rerun the evaluations under ``variant`` (``a+b`` combines two); the rule files are restored."""
-    from optical.workflow import read_job_costs
-
     parts = variant.split("+")
     flags = [flag for part in parts for flag in FLAGS[part]]
     originals = {name: (work / name).read_text() for name in BENCHMARK_LINES}
@@ -63,9 +61,9 @@ def run_variant(work: Path, variant: str) -> dict:
             (work / name).write_text(text)
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
-    jobs = [cpu for rule, cpu, _ in read_job_costs(work / "logs") if rule in (*RULES, "report")]
-    return {"variant": variant, "wall_s": round(wall, 1), "run_cpu_s": round(run_cpu, 1), "jobs": len(jobs),
-            "jobs_cpu_s": round(sum(jobs), 1), "snakemake_cpu_s": round(run_cpu - sum(jobs), 1)}
+    jobs, jobs_cpu = jobs_cpu_seconds(work, (*RULES, "report"))
+    return {"variant": variant, "wall_s": round(wall, 1), "run_cpu_s": round(run_cpu, 1), "jobs": jobs,
+            "jobs_cpu_s": round(jobs_cpu, 1), "snakemake_cpu_s": round(run_cpu - jobs_cpu, 1)}
 
 
 def main() -> None:
